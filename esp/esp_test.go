@@ -569,3 +569,66 @@ func TestEncapUDPv6Checksum(t *testing.T) {
 		t.Fatal("IPv4 checksum should be zero (RFC 3948 §2.1)")
 	}
 }
+
+// TestConcurrent seals on one SA and opens on its twin from several
+// goroutines at once (run it with -race): every packet is accepted once, and
+// a second delivery of any of them is refused.
+func TestConcurrent(t *testing.T) {
+	for _, s := range []testSuite{testSuites[0], testSuites[8]} {
+		out, in := newPair(t, s, pairOpts{window: 4096})
+		const workers, each = 4, 200
+		sealed := make(chan []byte, workers*each)
+		done := make(chan error, workers)
+		for w := range workers {
+			go func() {
+				for i := range each {
+					b, off := inBuf(udpPacket(addrA4, addrB4, 50+i, false, byte(w)))
+					p, err := out.Seal(b, off)
+					if err != nil {
+						done <- err
+						return
+					}
+					sealed <- append([]byte(nil), p...)
+				}
+				done <- nil
+			}()
+		}
+		for range workers {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(sealed)
+		var all [][]byte
+		for p := range sealed {
+			all = append(all, p)
+		}
+		errs := make(chan error, 2*len(all))
+		for w := range workers {
+			go func() {
+				// Each worker delivers every packet; exactly one delivery
+				// of each may succeed.
+				for i := range all {
+					p := all[(i+w*37)%len(all)]
+					b, off := inBuf(p)
+					_, err := in.Open(b, off)
+					errs <- err
+				}
+			}()
+		}
+		okCount, replays := 0, 0
+		for range workers * len(all) {
+			switch err := <-errs; {
+			case err == nil:
+				okCount++
+			case errors.Is(err, ErrReplay):
+				replays++
+			default:
+				t.Fatal(err)
+			}
+		}
+		if okCount != len(all) || replays != (workers-1)*len(all) {
+			t.Fatalf("%s: %d accepted, %d replays, want %d and %d", s.name, okCount, replays, len(all), (workers-1)*len(all))
+		}
+	}
+}

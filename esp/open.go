@@ -96,7 +96,7 @@ func (sa *SA) open(b []byte, off int) (start, end int, nh uint8, err error) {
 			return 0, 0, 0, ErrPadding
 		}
 		st := sa.pool.Get().(*cbcState)
-		sum := sa.mac(st, b[off:icv], b[len(b):len(b)], seq)
+		sum := sa.mac(st, b[off:icv], b[len(b):], seq)
 		if subtle.ConstantTimeCompare(sum[:sa.icvLen], b[icv:]) != 1 {
 			sa.pool.Put(st)
 			return 0, 0, 0, ErrAuth

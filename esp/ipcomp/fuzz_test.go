@@ -1,9 +1,6 @@
 package ipcomp
 
 import (
-	"fmt"
-	"os"
-	"time"
 	"bytes"
 	"compress/flate"
 	"encoding/hex"
@@ -97,14 +94,6 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add(make([]byte, 9000), byte(4), uint8(0))
 
 	f.Fuzz(func(t *testing.T, payload []byte, nh byte, sel uint8) {
-		start := time.Now()
-		defer func() {
-			if d := time.Since(start); d > 50*time.Millisecond {
-				fh, _ := os.OpenFile("/tmp/ipcscratch/slow.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-				fmt.Fprintf(fh, "%v len=%d sel=%d\n", d, len(payload), sel)
-				fh.Close()
-			}
-		}()
 		i := int(sel) % len(fuzzCompressors)
 		c := fuzzCompressors[i]
 		dst := make([]byte, len(payload))

@@ -1,25 +1,20 @@
 package ipcomp
 
 import (
+	"fmt"
 	"math/rand/v2"
 )
 
-// words is the vocabulary of textPayload: protocol-ish tokens so that the
-// result compresses roughly like real traffic (HTTP headers, JSON, logs).
-var words = []string{
-	"GET", "POST", "HTTP/1.1", "Host:", "example.com", "Accept:", "text/html",
-	"application/json", "Content-Length:", "200", "OK", "\r\n", "{", "}",
-	"\"id\":", "\"name\":", "\"value\":", "true", "false", "null", ",", " ",
-	"user-agent", "ikego", "/api/v1/items", "Cache-Control:", "no-cache",
-}
-
-// textPayload returns n bytes of compressible, deterministic pseudo-text.
+// textPayload returns n bytes of compressible, deterministic data shaped
+// like an API response: JSON records that repeat their keys, with random
+// ids, names and flags, so it compresses roughly as real traffic does.
 func textPayload(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, 0x1p40))
-	b := make([]byte, 0, n+32)
+	r := rand.New(rand.NewPCG(seed, 0x1bad5eed))
+	names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
+	b := make([]byte, 0, n+64)
+	b = append(b, `{"items":[`...)
 	for len(b) < n {
-		b = append(b, words[r.IntN(len(words))]...)
-		b = append(b, ' ')
+		b = fmt.Appendf(b, `{"id":%d,"name":"%s","ok":%t},`, r.IntN(100000), names[r.IntN(len(names))], r.IntN(2) == 0)
 	}
 	return b[:n]
 }
