@@ -30,8 +30,9 @@ type Compressor struct {
 	// (so flate.NoCompression, which never shrinks anything, cannot be
 	// chosen); other values are passed to flate.NewWriter as they are. With
 	// an invalid level Compress always returns false. flate.BestSpeed is
-	// several times faster per packet than the higher levels, whose
-	// per-packet reset clears large hash tables.
+	// about twice as fast per 1400-byte packet as the default level, whose
+	// per-packet reset clears 640 KiB of hash tables, for a few percent
+	// less compression.
 	Level int
 
 	writers sync.Pool // of *deflater
