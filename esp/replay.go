@@ -138,3 +138,13 @@ func (w *replayWindow) accept(seq uint64) bool {
 	blk.Store(old | bit)
 	return true
 }
+
+// reset forgets every number seen, as a new SA would (tests and benchmarks).
+func (w *replayWindow) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.top.Store(0)
+	for i := range w.blocks {
+		w.blocks[i].Store(0)
+	}
+}
