@@ -1,0 +1,26 @@
+//go:build !linux
+
+package esp
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// errUnsupported is returned by a UDPBind on platforms other than Linux.
+var errUnsupported = fmt.Errorf("esp: UDPBind: unsupported platform %s", runtime.GOOS)
+
+// bindSocket is one socket of a UDPBind; there are none here.
+type bindSocket struct{}
+
+// Open returns an "unsupported platform" error: UDPBind needs Linux.
+func (b *UDPBind) Open() ([]ReceiveFunc, error) { return nil, errUnsupported }
+
+// Send returns an "unsupported platform" error: UDPBind needs Linux.
+func (b *UDPBind) Send(bufs [][]byte, ep Endpoint) error { return errUnsupported }
+
+// Close marks the bind closed; there is nothing to close.
+func (b *UDPBind) Close() error {
+	b.closed.Store(true)
+	return nil
+}

@@ -1,0 +1,187 @@
+package esp
+
+// The outbound pipeline: TUN → policy → sequence number → parallel Seal →
+// ordered, batched send.
+
+// tunOffset is where packets are read from the TUN device: room for the ESP
+// header before them (and for the virtio-net header wireguard's TUN puts
+// before a packet when offloads are on).
+const tunOffset = Headroom
+
+func (e *Engine) getPacket() *packet {
+	p := e.bufs.Get().(*packet)
+	p.entry, p.err, p.seq = nil, nil, 0
+	return p
+}
+
+func (e *Engine) release(p *packet) { e.bufs.Put(p) }
+
+func (e *Engine) getBatch(dir Direction) *batch {
+	b := e.batches.Get().(*batch)
+	b.dir = dir
+	b.pkts = b.pkts[:0]
+	return b
+}
+
+// tunReader reads batches from the TUN device, decides each packet's fate by
+// policy, numbers the protected ones in order, and queues the batch to the
+// crypto workers and, in the same order, to the sender.
+func (e *Engine) tunReader(q chan<- *batch) {
+	n := e.cfg.TUN.BatchSize()
+	pkts := make([]*packet, n)
+	bufs := make([][]byte, n)
+	sizes := make([]int, n)
+	for {
+		for i := range pkts {
+			if pkts[i] == nil {
+				pkts[i] = e.getPacket()
+			}
+			bufs[i] = pkts[i].buf[:bufSize-Tailroom]
+		}
+		cnt, err := e.cfg.TUN.Read(bufs, sizes, tunOffset)
+		if cnt > 0 {
+			b := e.getBatch(DirOut)
+			for i := range cnt {
+				p := pkts[i]
+				pkts[i] = nil
+				p.start, p.end = tunOffset, tunOffset+sizes[i]
+				if e.route(p) {
+					b.pkts = append(b.pkts, p)
+				}
+			}
+			if len(b.pkts) == 0 {
+				e.batches.Put(b)
+			} else {
+				b.mu.Lock()
+				e.cryptQ <- b
+				q <- b
+			}
+		}
+		if err != nil {
+			select {
+			case <-e.closing:
+			default:
+				e.log.Error("TUN read failed; outbound traffic stops", "err", err)
+			}
+			for _, p := range pkts {
+				if p != nil {
+					e.release(p)
+				}
+			}
+			return
+		}
+	}
+}
+
+// route decides what happens to a packet read from the TUN device. It
+// returns true when the packet is to be sealed (its entry and sequence number
+// set), and otherwise has taken care of it.
+func (e *Engine) route(p *packet) bool {
+	pkt := p.buf[p.start:p.end]
+	f, ok := ParseFlow(pkt)
+	if !ok {
+		e.stats.dropped.Add(1)
+		e.release(p)
+		return false
+	}
+	_, st, ok := e.spd.Lookup(f)
+	if !ok {
+		e.stats.noPolicy.Add(1)
+		e.release(p)
+		return false
+	}
+	switch st.action {
+	case ActionProtect, ActionTrap:
+	default:
+		// Bypass and drop: a TUN-based gateway has no clear path to hand
+		// bypassed packets to, and traffic that should bypass is not routed
+		// into the TUN in the first place.
+		e.stats.dropped.Add(1)
+		e.release(p)
+		return false
+	}
+	ent := st.out.Load()
+	if ent == nil || ent.hard.Load() {
+		e.hold(st, p, f)
+		return false
+	}
+	if e.tooBig(p, ent) {
+		return false
+	}
+	e.clampMSS(pkt, f, ent)
+	seq, err := ent.sa.NextSeq()
+	if err != nil {
+		// The SA is used up: treat it as gone, and let IKE know.
+		e.checkLife(ent, e.now())
+		e.hold(st, p, f)
+		return false
+	}
+	p.entry, p.seq = ent, seq
+	return true
+}
+
+// sealPacket protects p in place; on success p.start and p.end frame the
+// ESP packet.
+func (e *Engine) sealPacket(p *packet) {
+	out, err := p.entry.sa.SealSeq(p.buf[:p.end], p.start, p.seq)
+	if err != nil {
+		p.err = err
+		return
+	}
+	// out is a subslice of p.buf that runs to its end of capacity.
+	p.start = cap(p.buf) - cap(out)
+	p.end = p.start + len(out)
+}
+
+// sender takes batches in order, waits for their crypto, and sends runs of
+// packets for the same endpoint in one Send call.
+func (e *Engine) sender(q <-chan *batch) {
+	var group [][]byte
+	for b := range q {
+		b.mu.Lock()
+		now := e.now()
+		var cur Endpoint
+		var last *saEntry
+		group = group[:0]
+		for _, p := range b.pkts {
+			if p.err != nil {
+				e.stats.sealErr.Add(1)
+				continue
+			}
+			if p.entry != last {
+				if last != nil {
+					e.checkLife(last, now)
+				}
+				last = p.entry
+			}
+			if len(group) > 0 && p.entry.ep != cur {
+				e.send(group, cur)
+				group = group[:0]
+			}
+			cur = p.entry.ep
+			group = append(group, p.buf[p.start:p.end])
+		}
+		if len(group) > 0 {
+			e.send(group, cur)
+		}
+		if last != nil {
+			e.checkLife(last, now)
+		}
+		for _, p := range b.pkts {
+			e.release(p)
+		}
+		b.mu.Unlock()
+		e.batches.Put(b)
+	}
+}
+
+func (e *Engine) send(bufs [][]byte, ep Endpoint) {
+	if err := e.cfg.Bind.Send(bufs, ep); err != nil {
+		e.stats.sendErr.Add(uint64(len(bufs)))
+		// One line a minute at most: the counter tells how many.
+		now := e.now().Unix()
+		if last := e.lastSendLog.Load(); now-last >= 60 && e.lastSendLog.CompareAndSwap(last, now) {
+			e.log.Warn("sending ESP failed", "to", ep.String(), "err", err)
+		}
+	}
+}

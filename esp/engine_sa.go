@@ -1,0 +1,266 @@
+package esp
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"time"
+)
+
+// ErrNoPolicy is returned by AddSA for an outbound SA whose policy does not
+// exist.
+var ErrNoPolicy = errors.New("esp: no such policy")
+
+// SetPolicy adds a policy, or replaces the one with the same ID keeping its
+// SA and held packets. Traffic that a Protect policy matches goes through
+// the outbound SA installed for it with AddSA; until there is one, the policy
+// acts as a trap.
+func (e *Engine) SetPolicy(p Policy) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := &policyState{id: p.ID, action: p.Action}
+	if _, old, ok := e.spd.Get(p.ID); ok {
+		old.holdMu.Lock()
+		st.held, old.held = old.held, nil
+		old.holdMu.Unlock()
+		st.out.Store(old.out.Load())
+	}
+	return e.spd.Set(p, st)
+}
+
+// DeletePolicy removes a policy; its held packets are dropped. Its SAs stay
+// until DeleteSA (inbound packets are then checked against no policy and
+// dropped).
+func (e *Engine) DeletePolicy(id uint32) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, st, ok := e.spd.Get(id)
+	if !ok {
+		return false
+	}
+	e.spd.Delete(id)
+	st.dropHeld(e)
+	return true
+}
+
+// AddSA installs an SA for the policy policyID. An inbound SA is found by its
+// SPI; packets it opens must match the policy (RFC 4301 §5.2). An outbound SA
+// becomes the policy's SA at once, replacing the previous one atomically (the
+// rekey's make-before-break: install the new inbound SA, then the new
+// outbound one, then delete the old ones); packets held for the policy are
+// sent through it. Packets go to p.Remote from p.Local: UDP-encapsulated when
+// the remote port is not zero, raw ESP otherwise.
+func (e *Engine) AddSA(dir Direction, p SAParams, policyID uint32, life Lifetime) (*SA, error) {
+	sa, err := NewSA(p)
+	if err != nil {
+		return nil, err
+	}
+	ent := &saEntry{sa: sa, dir: dir, policyID: policyID, life: life, added: e.now(),
+		ep: Endpoint{Local: p.Local, Remote: p.Remote}}
+	if p.Remote.Port() != 0 && p.Local.Port() == 0 {
+		ent.ep.Local = netip.AddrPortFrom(p.Local.Addr(), e.cfg.NATTPort)
+	}
+	e.mu.Lock()
+	if dir == DirIn {
+		old := *e.sad.Load()
+		if _, dup := old[p.SPI]; dup {
+			e.mu.Unlock()
+			return nil, fmt.Errorf("esp: inbound SPI %#x in use", p.SPI)
+		}
+		next := maps.Clone(old)
+		next[p.SPI] = ent
+		e.sad.Store(&next)
+		e.mu.Unlock()
+		return sa, nil
+	}
+	_, st, ok := e.spd.Get(policyID)
+	if !ok {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d", ErrNoPolicy, policyID)
+	}
+	if _, dup := e.out[p.SPI]; dup {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("esp: outbound SPI %#x in use", p.SPI)
+	}
+	e.out[p.SPI] = ent
+	st.out.Store(ent)
+	e.mu.Unlock()
+	e.flushHeld(st, ent)
+	return sa, nil
+}
+
+// DeleteSA removes the SA with the given SPI and direction, and reports
+// whether there was one. A deleted outbound SA leaves its policy without an
+// SA unless a newer one replaced it.
+func (e *Engine) DeleteSA(dir Direction, spi uint32) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.deleteSALocked(dir, spi) != nil
+}
+
+func (e *Engine) deleteSALocked(dir Direction, spi uint32) *saEntry {
+	if dir == DirIn {
+		old := *e.sad.Load()
+		ent, ok := old[spi]
+		if !ok {
+			return nil
+		}
+		next := maps.Clone(old)
+		delete(next, spi)
+		e.sad.Store(&next)
+		return ent
+	}
+	ent, ok := e.out[spi]
+	if !ok {
+		return nil
+	}
+	delete(e.out, spi)
+	if _, st, ok := e.spd.Get(ent.policyID); ok {
+		st.out.CompareAndSwap(ent, nil)
+	}
+	return ent
+}
+
+// SA returns the installed SA with the given SPI and direction.
+func (e *Engine) SA(dir Direction, spi uint32) (*SA, bool) {
+	if dir == DirIn {
+		ent, ok := (*e.sad.Load())[spi]
+		if !ok {
+			return nil, false
+		}
+		return ent.sa, true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ent, ok := e.out[spi]
+	if !ok {
+		return nil, false
+	}
+	return ent.sa, true
+}
+
+// checkLife raises the soft expiry of ent once, and on a hard limit removes
+// the SA and raises its hard expiry. It is cheap enough to call per batch.
+func (e *Engine) checkLife(ent *saEntry, now time.Time) {
+	if ent.hard.Load() {
+		return
+	}
+	l := &ent.life
+	pk, by := ent.sa.packets.Load(), ent.sa.bytes.Load()
+	age := now.Sub(ent.added)
+	over := func(v, lim uint64) bool { return lim != 0 && v >= lim }
+	overT := func(lim time.Duration) bool { return lim != 0 && age >= lim }
+	if over(pk, l.HardPackets) || over(by, l.HardBytes) || overT(l.HardTime) {
+		if ent.hard.CompareAndSwap(false, true) {
+			e.mu.Lock()
+			e.deleteSALocked(ent.dir, ent.sa.spi)
+			e.mu.Unlock()
+			e.emit(Event{Kind: EventHardExpire, PolicyID: ent.policyID, SPI: ent.sa.spi, Dir: ent.dir})
+		}
+		return
+	}
+	if over(pk, l.SoftPackets) || over(by, l.SoftBytes) || overT(l.SoftTime) {
+		if ent.soft.CompareAndSwap(false, true) {
+			e.emit(Event{Kind: EventSoftExpire, PolicyID: ent.policyID, SPI: ent.sa.spi, Dir: ent.dir})
+		}
+	}
+}
+
+// lifetimeTicker checks the time lifetimes of every SA once a second.
+func (e *Engine) lifetimeTicker() {
+	defer e.readers.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.closing:
+			return
+		case <-t.C:
+			e.CheckLifetimes()
+		}
+	}
+}
+
+// CheckLifetimes checks every SA's lifetime now. The engine runs it once a
+// second; tests with a controlled clock call it themselves.
+func (e *Engine) CheckLifetimes() {
+	now := e.now()
+	var ents []*saEntry
+	for _, ent := range *e.sad.Load() {
+		ents = append(ents, ent)
+	}
+	e.mu.Lock()
+	for _, ent := range e.out {
+		ents = append(ents, ent)
+	}
+	e.mu.Unlock()
+	for _, ent := range ents {
+		e.checkLife(ent, now)
+	}
+}
+
+// hold keeps p for the policy until an SA is installed, and raises an
+// Acquire unless one is pending (re-raised after a second without an SA).
+func (e *Engine) hold(st *policyState, p *packet, f Flow) {
+	if e.cfg.HoldPackets < 0 {
+		e.stats.heldDropped.Add(1)
+		e.release(p)
+		return
+	}
+	st.holdMu.Lock()
+	if len(st.held) < e.cfg.HoldPackets {
+		st.held = append(st.held, p)
+		p = nil
+	}
+	now := e.now()
+	acquire := st.acquired.IsZero() || now.Sub(st.acquired) >= time.Second
+	if acquire {
+		st.acquired = now
+	}
+	st.holdMu.Unlock()
+	if p != nil {
+		e.stats.heldDropped.Add(1)
+		e.release(p)
+	} else {
+		e.stats.held.Add(1)
+	}
+	if acquire {
+		e.emit(Event{Kind: EventAcquire, PolicyID: st.id, Dir: DirOut, Flow: f})
+	}
+}
+
+// flushHeld seals and sends the packets held for st through ent.
+func (e *Engine) flushHeld(st *policyState, ent *saEntry) {
+	st.holdMu.Lock()
+	held := st.held
+	st.held = nil
+	st.acquired = time.Time{}
+	st.holdMu.Unlock()
+	for _, p := range held {
+		p.entry = ent
+		seq, err := ent.sa.NextSeq()
+		if err != nil {
+			e.release(p)
+			continue
+		}
+		p.seq = seq
+		e.sealPacket(p)
+		if p.err == nil {
+			if err := e.cfg.Bind.Send([][]byte{p.buf[p.start:p.end]}, ent.ep); err != nil {
+				e.stats.sendErr.Add(1)
+			}
+		}
+		e.release(p)
+	}
+}
+
+func (st *policyState) dropHeld(e *Engine) {
+	st.holdMu.Lock()
+	held := st.held
+	st.held = nil
+	st.holdMu.Unlock()
+	for _, p := range held {
+		e.release(p)
+	}
+}
