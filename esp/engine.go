@@ -126,6 +126,8 @@ type Engine struct {
 	mu     sync.Mutex // serializes SA changes
 	sad    atomic.Pointer[map[uint32]*saEntry] // inbound SAs by SPI
 	out    map[uint32]*saEntry                 // outbound SAs by SPI, under mu
+	locals     map[uint16]*LocalConn // under mu
+	localsSnap atomic.Pointer[map[uint16]*LocalConn]
 	events chan Event
 
 	bufs    sync.Pool // *packet
@@ -179,6 +181,7 @@ type packet struct {
 	entry *saEntry
 	seq   uint64
 	err   error
+	taken bool // handed on (to a LocalConn): the batch must not release it
 }
 
 // bufSize fits the largest IP packet with room around it.
@@ -231,6 +234,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.now = time.Now
 	}
 	e.sad.Store(&map[uint32]*saEntry{})
+	e.localsSnap.Store(&map[uint16]*LocalConn{})
 	e.bufs.New = func() any { return &packet{buf: make([]byte, bufSize)} }
 	e.batches.New = func() any { return &batch{} }
 	return e, nil

@@ -140,6 +140,9 @@ func (e *Engine) deliverer(q <-chan *batch) {
 				e.stats.policyMismatch.Add(1)
 				continue
 			}
+			if e.deliverLocal(p) {
+				continue
+			}
 			if p.entry != last {
 				if last != nil {
 					e.checkLife(last, now)
@@ -164,7 +167,9 @@ func (e *Engine) deliverer(q <-chan *batch) {
 			e.checkLife(last, now)
 		}
 		for _, p := range b.pkts {
-			e.release(p)
+			if !p.taken {
+				e.release(p)
+			}
 		}
 		b.mu.Unlock()
 		e.batches.Put(b)
