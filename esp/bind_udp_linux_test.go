@@ -509,7 +509,7 @@ func TestParseCmsg(t *testing.T) {
 		{"before another", append(bytes.Clone(v6), other...), "2001:db8::7", 5},
 		{"empty", nil, "", 0},
 		{"other only", other, "", 0},
-		{"truncated", v4[:len(v4)-1], "", 0}, // CMSG_LEN runs past the end
+		{"truncated", v4[:unix.CmsgLen(unix.SizeofInet4Pktinfo)-1], "", 0}, // cmsg_len runs past the end
 	} {
 		dst, ifindex := parseCmsg(tt.b)
 		var want netip.Addr

@@ -109,7 +109,7 @@ type EngineConfig struct {
 type EngineStats struct {
 	NoPolicy, Dropped, Held, HeldDropped, UnknownSPI, PolicyMismatch uint64
 	SealErrors, OpenErrors, SendErrors, TooBig, MSSClamped           uint64
-	IKE, Keepalives, EventsDropped                                  uint64
+	IKE, Keepalives, EventsDropped                                   uint64
 }
 
 // Engine moves packets between a TUN device and a Bind through ESP SAs:
@@ -119,16 +119,16 @@ type EngineStats struct {
 // (AddSA, DeleteSA, SetPolicy, DeletePolicy) without blocking the packet
 // path. Its methods are safe for concurrent use.
 type Engine struct {
-	cfg    EngineConfig
-	log    *slog.Logger
-	now    func() time.Time
-	spd    SPD[*policyState]
-	mu     sync.Mutex // serializes SA changes
-	sad    atomic.Pointer[map[uint32]*saEntry] // inbound SAs by SPI
-	out    map[uint32]*saEntry                 // outbound SAs by SPI, under mu
-	locals     map[uint16]*LocalConn // under mu
+	cfg        EngineConfig
+	log        *slog.Logger
+	now        func() time.Time
+	spd        SPD[*policyState]
+	mu         sync.Mutex                          // serializes SA changes
+	sad        atomic.Pointer[map[uint32]*saEntry] // inbound SAs by SPI
+	out        map[uint32]*saEntry                 // outbound SAs by SPI, under mu
+	locals     map[uint16]*LocalConn               // under mu
 	localsSnap atomic.Pointer[map[uint16]*LocalConn]
-	events chan Event
+	events     chan Event
 
 	bufs    sync.Pool // *packet
 	batches sync.Pool // *batch
@@ -147,7 +147,7 @@ type Engine struct {
 
 type engineCounters struct {
 	noPolicy, dropped, held, heldDropped, unknownSPI, policyMismatch atomic.Uint64
-	sealErr, openErr, sendErr, tooBig, mss, ike, keepalive, evDrop atomic.Uint64
+	sealErr, openErr, sendErr, tooBig, mss, ike, keepalive, evDrop   atomic.Uint64
 }
 
 // saEntry is an installed SA and what the engine keeps about it.
@@ -181,7 +181,6 @@ type packet struct {
 	entry *saEntry
 	seq   uint64
 	err   error
-	taken bool // handed on (to a LocalConn): the batch must not release it
 }
 
 // bufSize fits the largest IP packet with room around it.
@@ -191,10 +190,9 @@ const bufSize = Headroom + 65535 + Tailroom
 // together; mu is held until the workers are done, so that the ordered stage
 // waits for it.
 type batch struct {
-	mu    sync.Mutex
-	dir   Direction
-	pkts  []*packet
-	group [][]byte // scratch for Send and Write calls
+	mu   sync.Mutex
+	dir  Direction
+	pkts []*packet
 }
 
 // NewEngine checks cfg and returns an engine that is not yet running.

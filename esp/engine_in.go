@@ -129,7 +129,7 @@ func (e *Engine) deliverer(q <-chan *batch) {
 		group = group[:0]
 		off := -1
 		var last *saEntry
-		for _, p := range b.pkts {
+		for i, p := range b.pkts {
 			if p.err != nil {
 				if p.err != ErrDummy {
 					e.stats.openErr.Add(1)
@@ -140,7 +140,10 @@ func (e *Engine) deliverer(q <-chan *batch) {
 				e.stats.policyMismatch.Add(1)
 				continue
 			}
-			if e.deliverLocal(p) {
+			if handled, queued := e.deliverLocal(p); handled {
+				if queued {
+					b.pkts[i] = nil // the LocalConn owns it now
+				}
 				continue
 			}
 			if p.entry != last {
@@ -167,7 +170,7 @@ func (e *Engine) deliverer(q <-chan *batch) {
 			e.checkLife(last, now)
 		}
 		for _, p := range b.pkts {
-			if !p.taken {
+			if p != nil {
 				e.release(p)
 			}
 		}

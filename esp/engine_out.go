@@ -10,7 +10,7 @@ const tunOffset = Headroom
 
 func (e *Engine) getPacket() *packet {
 	p := e.bufs.Get().(*packet)
-	p.entry, p.err, p.seq, p.taken = nil, nil, 0, false
+	p.entry, p.err, p.seq = nil, nil, 0
 	return p
 }
 

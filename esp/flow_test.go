@@ -360,4 +360,3 @@ func BenchmarkParseFlow(b *testing.B) {
 		})
 	}
 }
-

@@ -71,30 +71,31 @@ func (e *Engine) ListenLocal(port uint16) (*LocalConn, error) {
 	return c, nil
 }
 
-// deliverLocal hands a transport-mode packet to its LocalConn, and reports
-// whether it did (p then belongs to the conn).
-func (e *Engine) deliverLocal(p *packet) bool {
+// deliverLocal hands a transport-mode packet to its LocalConn. handled
+// reports that the packet was for a LocalConn (and must not go to the TUN
+// device); queued that the conn now owns it (the caller must forget it).
+func (e *Engine) deliverLocal(p *packet) (handled, queued bool) {
 	if p.entry.sa.mode != ModeTransport {
-		return false
+		return false, false
 	}
 	locals := *e.localsSnap.Load()
 	if len(locals) == 0 {
-		return false
+		return false, false
 	}
 	pkt := p.buf[p.start:p.end]
 	hl, proto, ok := transportHeader(pkt)
 	if !ok || proto != ProtoUDP || len(pkt) < hl+UDPHeaderLen {
-		return false
+		return false, false
 	}
 	udp := pkt[hl:]
 	c, ok := locals[binary.BigEndian.Uint16(udp[2:])]
 	if !ok {
-		return false
+		return false, false
 	}
 	l := int(binary.BigEndian.Uint16(udp[4:]))
 	if l < UDPHeaderLen || l > len(udp) {
 		e.stats.dropped.Add(1)
-		return false
+		return true, false
 	}
 	src, _ := ipAddrsOf(pkt)
 	d := localDatagram{p: p, from: LocalAddr{
@@ -104,11 +105,11 @@ func (e *Engine) deliverLocal(p *packet) bool {
 	p.start, p.end = p.start+hl+UDPHeaderLen, p.start+hl+l
 	select {
 	case c.q <- d:
-		p.taken = true
+		return true, true
 	default:
 		c.dropped.Add(1)
+		return true, false
 	}
-	return true
 }
 
 // ipAddrsOf returns the addresses of an IP packet whose header is valid.

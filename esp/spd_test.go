@@ -57,19 +57,20 @@ func TestPolicyMatch(t *testing.T) {
 	}{
 		{flow("198.18.200.1", "203.0.113.1", ProtoTCP, 40000, 443), true},
 		{flow("198.18.200.15", "203.0.113.63", ProtoTCP, 1, 80), true},
-		{flow("198.18.200.16", "203.0.113.1", ProtoTCP, 40000, 443), false},  // local out of range
-		{flow("198.18.200.1", "203.0.113.64", ProtoTCP, 40000, 443), false},  // remote out of range
-		{flow("198.18.200.1", "203.0.113.1", ProtoTCP, 40000, 444), false},   // remote port
-		{flow("198.18.200.1", "203.0.113.1", ProtoUDP, 40000, 443), false},   // protocol
-		{flow("198.18.200.1", "198.18.1.53", ProtoUDP, 40000, 53), false},    // [tcp] × [udp/53]
-		{flow("198.18.2.9", "198.18.1.53", ProtoUDP, 40000, 53), true},       // any × [udp/53]
-		{flow("198.18.2.9", "198.18.1.53", ProtoTCP, 40000, 53), false},      // any × [udp/53]
-		{flow("198.18.2.9", "203.0.113.9", ProtoTCP, 40000, 80), true},       // any × [tcp/80-443]
-		{flow("198.18.200.1", "2001:db8:1::1", ProtoTCP, 40000, 80), false},  // families
+		{flow("198.18.200.16", "203.0.113.1", ProtoTCP, 40000, 443), false}, // local out of range
+		{flow("198.18.200.1", "203.0.113.64", ProtoTCP, 40000, 443), false}, // remote out of range
+		{flow("198.18.200.1", "203.0.113.1", ProtoTCP, 40000, 444), false},  // remote port
+		{flow("198.18.200.1", "203.0.113.1", ProtoUDP, 40000, 443), false},  // protocol
+		{flow("198.18.200.1", "198.18.1.53", ProtoUDP, 40000, 53), false},   // [tcp] × [udp/53]
+		{flow("198.18.2.9", "198.18.1.53", ProtoUDP, 40000, 53), true},      // any × [udp/53]
+		{flow("198.18.2.9", "198.18.1.53", ProtoTCP, 40000, 53), false},     // any × [udp/53]
+		{flow("198.18.2.9", "203.0.113.9", ProtoTCP, 40000, 80), true},      // any × [tcp/80-443]
+		{flow("198.18.200.1", "2001:db8:1::1", ProtoTCP, 40000, 80), false}, // families
 		{flow("2001:db8:200::ff", "2001:db8:1::1", ProtoICMPv6, 0x8000, 0x8000), true},
 		{flow("2001:db8:200::ff", "2001:db8:1::1", ProtoICMPv6, 0x8100, 0x8100), false},
 		{flow("2001:db8:200::100", "2001:db8:1::1", ProtoICMPv6, 0x8000, 0x8000), false},
-		{flow("2001:db8:200::ff", "198.18.1.53", ProtoUDP, 1, 53), false},    // families
+		{flow("2001:db8:200::ff", "2001:db8:2::1", ProtoICMPv6, 0x8000, 0x8000), false},
+		{flow("2001:db8:200::ff", "2001:db8:1::1", ProtoUDP, 1, 53), false},
 	} {
 		if got := p.MatchOut(tt.f); got != tt.want {
 			t.Errorf("MatchOut(%+v) = %v, want %v", tt.f, got, tt.want)
@@ -285,7 +286,7 @@ func TestSPDHostAndLinear(t *testing.T) {
 	set(Policy{ID: 300, Priority: 1, Local: local, Remote: sels(t, "198.18.200.9", "2001:db8:200::9", "198.18.200.9[udp]")})
 	set(Policy{ID: 301, Priority: 2, Local: local, Remote: sels(t, "198.18.200.9")})
 	want(flow("203.0.113.5", "198.18.200.9", ProtoUDP, 1, 2), 300, true)
-	want(flow("198.18.1.1", "2001:db8:200::9", ProtoUDP, 1, 2), 0, false) // local is IPv4 only
+	want(flow("2001:db8::1", "2001:db8:200::9", ProtoUDP, 1, 2), 0, false) // local is IPv4 only
 	set(Policy{ID: 300, Priority: 1, Local: sels(t, "::/0"), Remote: sels(t, "198.18.200.9", "2001:db8:200::9")})
 	want(flow("2001:db8::1", "2001:db8:200::9", ProtoUDP, 1, 2), 300, true)
 	want(flow("203.0.113.5", "198.18.200.9", ProtoUDP, 1, 2), 301, true)

@@ -28,17 +28,17 @@ import (
 // port, UDP encapsulation (RFC 3948). Selectors use strongSwan's syntax and
 // may be repeated or comma-separated.
 type config struct {
-	tunName    string
-	mtu        int
-	addrs      []netip.Prefix
-	routes     []netip.Prefix
-	listen     []netip.Addr
-	ikePort    uint16
-	nattPort   uint16
-	rawESP     bool
-	workers    int
-	policies   []esp.Policy
-	sas        []staticSA
+	tunName  string
+	mtu      int
+	addrs    []netip.Prefix
+	routes   []netip.Prefix
+	listen   []netip.Addr
+	ikePort  uint16
+	nattPort uint16
+	rawESP   bool
+	workers  int
+	policies []esp.Policy
+	sas      []staticSA
 }
 
 type staticSA struct {
@@ -58,7 +58,7 @@ var encNames = map[string]struct {
 	"aes128gcm12": {esp.EncrAESGCM12, 128}, "aes192gcm12": {esp.EncrAESGCM12, 192}, "aes256gcm12": {esp.EncrAESGCM12, 256},
 	"aes128gcm8": {esp.EncrAESGCM8, 128}, "aes192gcm8": {esp.EncrAESGCM8, 192}, "aes256gcm8": {esp.EncrAESGCM8, 256},
 	"chacha20poly1305": {esp.EncrChaCha20Poly1305, 256},
-	"aes128": {esp.EncrAESCBC, 128}, "aes192": {esp.EncrAESCBC, 192}, "aes256": {esp.EncrAESCBC, 256},
+	"aes128":           {esp.EncrAESCBC, 128}, "aes192": {esp.EncrAESCBC, 192}, "aes256": {esp.EncrAESCBC, 256},
 	"3des": {esp.EncrDES3, 192}, "null": {esp.EncrNull, 0},
 }
 

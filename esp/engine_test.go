@@ -1,0 +1,481 @@
+package esp_test
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/esp/esptest"
+	"github.com/ikego/ikego/internal/leakcheck"
+	"github.com/ikego/ikego/tun/tuntest"
+)
+
+var (
+	outerA = netip.MustParseAddr("198.51.100.1")
+	outerB = netip.MustParseAddr("198.51.100.2")
+	hostA  = netip.MustParseAddr("198.18.2.1")
+	hostB  = netip.MustParseAddr("203.0.113.1")
+	netA   = netip.MustParsePrefix("198.18.2.0/24")
+	netB   = netip.MustParsePrefix("203.0.113.0/26")
+)
+
+// side is one engine with an in-memory TUN device.
+type side struct {
+	e   *esp.Engine
+	dev *tuntest.Channel
+}
+
+// pair returns two running engines joined by an in-memory network, with
+// policy 1 between netA and netB on both and no SAs.
+func pair(t *testing.T, pathMTU int) (a, b side, network *esptest.Network) {
+	t.Helper()
+	leakcheck.Check(t, 5*time.Second)
+	network = esptest.NewNetwork()
+	mk := func(outer netip.Addr, local, remote netip.Prefix) side {
+		dev := tuntest.ChannelConfig{Queue: 4096}.New()
+		e, err := esp.NewEngine(esp.EngineConfig{TUN: dev, Bind: network.NewBind(outer), PathMTU: pathMTU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.SetPolicy(esp.Policy{ID: 1, Priority: 100, Action: esp.ActionProtect,
+			Local: []esp.Selector{esp.SelectorFromPrefix(local)}, Remote: []esp.Selector{esp.SelectorFromPrefix(remote)}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		return side{e, dev}
+	}
+	return mk(outerA, netA, netB), mk(outerB, netB, netA), network
+}
+
+func params(spi uint32, local, remote netip.Addr) esp.SAParams {
+	k := make([]byte, 20)
+	binary.BigEndian.PutUint32(k, spi)
+	return esp.SAParams{SPI: spi, Encr: esp.EncrAESGCM16, EncrKey: k, ReplayWindow: 4096,
+		Local: netip.AddrPortFrom(local, 0), Remote: netip.AddrPortFrom(remote, 4500)}
+}
+
+// connect installs the SA pair spi (A to B) on both engines.
+func connect(t *testing.T, a, b side, spi uint32, life esp.Lifetime) {
+	t.Helper()
+	if _, err := b.e.AddSA(esp.DirIn, params(spi, outerB, outerA), 1, esp.Lifetime{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.e.AddSA(esp.DirOut, params(spi, outerA, outerB), 1, life); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// udp returns an IPv4 UDP packet from hostA to hostB carrying n as its
+// first payload octets.
+func udp(n uint32, size int) []byte {
+	payload := make([]byte, size)
+	binary.BigEndian.PutUint32(payload, n)
+	return tuntest.UDP(netip.AddrPortFrom(hostA, 1000), netip.AddrPortFrom(hostB, 2000), payload)
+}
+
+func recv(t *testing.T, s side, d time.Duration) []byte {
+	t.Helper()
+	select {
+	case p := <-s.dev.Outbound:
+		return p
+	case <-time.After(d):
+		t.Fatalf("no packet within %v", d)
+		return nil
+	}
+}
+
+func waitEvent(t *testing.T, e *esp.Engine, kind esp.EventKind) esp.Event {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-e.Events():
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %v event within 5s", kind)
+		}
+	}
+}
+
+// TestEngineRekeyNoLoss streams packets from A to B while the SA pair is
+// replaced again and again, make-before-break as IKE does it: the new
+// inbound SA first, then the new outbound one (the old outbound SA goes at
+// once), and the old inbound SA only once traffic arrives on the new one. No
+// packet may be lost.
+func TestEngineRekeyNoLoss(t *testing.T) {
+	a, b, network := pair(t, 0)
+	connect(t, a, b, 0x1000, esp.Lifetime{})
+	const total, rekeys = 20000, 15
+	// At most 256 packets in flight: the in-memory network drops at a full
+	// queue as a real one does, and this test is about rekeying, not
+	// congestion.
+	credits := make(chan struct{}, 256)
+	go func() {
+		for i := range uint32(total) {
+			select {
+			case credits <- struct{}{}:
+			case <-a.dev.Done():
+				return
+			}
+			select {
+			case a.dev.Inbound <- udp(i, 100):
+			case <-a.dev.Done():
+				return
+			}
+		}
+	}()
+	seen := make([]bool, total)
+	n, spi, pendingOld := 0, uint32(0x1000), uint32(0)
+	deadline := time.After(30 * time.Second)
+	for n < total {
+		select {
+		case p := <-b.dev.Outbound:
+			if _, _, payload, ok := tuntest.ParseUDP(p); ok {
+				if i := binary.BigEndian.Uint32(payload); i < total && !seen[i] {
+					seen[i] = true
+					n++
+					<-credits
+				}
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d packets arrived; A %+v, B %+v, network %+v", n, total, a.e.Stats(), b.e.Stats(), network.Stats())
+		}
+		if pendingOld != 0 {
+			if sa, ok := b.e.SA(esp.DirIn, spi); ok && sa.Stats().Packets > 0 {
+				if !b.e.DeleteSA(esp.DirIn, pendingOld) {
+					t.Fatal("old inbound SA missing")
+				}
+				pendingOld = 0
+			}
+		}
+		if pendingOld == 0 && n%(total/rekeys) == 0 && n < total {
+			next := spi + 1
+			if _, err := b.e.AddSA(esp.DirIn, params(next, outerB, outerA), 1, esp.Lifetime{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.e.AddSA(esp.DirOut, params(next, outerA, outerB), 1, esp.Lifetime{}); err != nil {
+				t.Fatal(err)
+			}
+			if !a.e.DeleteSA(esp.DirOut, spi) {
+				t.Fatal("old outbound SA missing")
+			}
+			pendingOld, spi = spi, next
+		}
+	}
+	if spi < 0x1000+rekeys-1 {
+		t.Fatalf("only %d rekeys happened", spi-0x1000)
+	}
+	if st := b.e.Stats(); st.UnknownSPI != 0 || st.OpenErrors != 0 {
+		t.Fatalf("B: %+v", st)
+	}
+}
+
+// TestEngineTrapAcquire: traffic for a policy without an SA raises an
+// Acquire and is held; the SA's arrival releases it.
+func TestEngineTrapAcquire(t *testing.T) {
+	a, b, _ := pair(t, 0)
+	for i := range uint32(3) {
+		a.dev.Inbound <- udp(i, 10)
+	}
+	ev := waitEvent(t, a.e, esp.EventAcquire)
+	if ev.PolicyID != 1 || ev.Flow.Dst != hostB || ev.Flow.Proto != esp.ProtoUDP || ev.Flow.DstPort != 2000 {
+		t.Fatalf("acquire %+v", ev)
+	}
+	// The SA pair arrives: the held packets follow.
+	connect(t, a, b, 0x2000, esp.Lifetime{})
+	for range 3 {
+		recv(t, b, 5*time.Second)
+	}
+	if st := a.e.Stats(); st.Held != 3 {
+		t.Fatalf("held %d, want 3", st.Held)
+	}
+}
+
+// TestEngineHoldBound: at most HoldPackets are held per policy.
+func TestEngineHoldBound(t *testing.T) {
+	a, _, _ := pair(t, 0)
+	for i := range uint32(20) {
+		a.dev.Inbound <- udp(i, 10)
+	}
+	waitEvent(t, a.e, esp.EventAcquire)
+	deadline := time.Now().Add(5 * time.Second)
+	for a.e.Stats().Held+a.e.Stats().HeldDropped < 20 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := a.e.Stats(); st.Held != 8 || st.HeldDropped != 12 {
+		t.Fatalf("held %d dropped %d, want 8 and 12", st.Held, st.HeldDropped)
+	}
+}
+
+// TestEngineLifetimePackets: soft then hard expiry by packet count; after
+// the hard limit the SA is gone and traffic raises an Acquire.
+func TestEngineLifetimePackets(t *testing.T) {
+	a, b, _ := pair(t, 0)
+	connect(t, a, b, 0x3000, esp.Lifetime{SoftPackets: 5, HardPackets: 10})
+	for i := range uint32(5) {
+		a.dev.Inbound <- udp(i, 10)
+		recv(t, b, 5*time.Second)
+	}
+	ev := waitEvent(t, a.e, esp.EventSoftExpire)
+	if ev.SPI != 0x3000 || ev.Dir != esp.DirOut {
+		t.Fatalf("soft expire %+v", ev)
+	}
+	for i := range uint32(5) {
+		a.dev.Inbound <- udp(5+i, 10)
+		recv(t, b, 5*time.Second)
+	}
+	waitEvent(t, a.e, esp.EventHardExpire)
+	if _, ok := a.e.SA(esp.DirOut, 0x3000); ok {
+		t.Fatal("SA still installed after its hard expiry")
+	}
+	a.dev.Inbound <- udp(99, 10)
+	waitEvent(t, a.e, esp.EventAcquire)
+}
+
+// TestEngineLifetimeTime: time lifetimes with a controlled clock.
+func TestEngineLifetimeTime(t *testing.T) {
+	leakcheck.Check(t, 5*time.Second)
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	network := esptest.NewNetwork()
+	dev := tuntest.NewChannel(0)
+	e, err := esp.NewEngine(esp.EngineConfig{TUN: dev, Bind: network.NewBind(outerA), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.AddSA(esp.DirIn, params(0x4000, outerA, outerB), 1, esp.Lifetime{SoftTime: time.Hour, HardTime: 2 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	e.CheckLifetimes()
+	now = now.Add(61 * time.Minute)
+	e.CheckLifetimes()
+	if ev := waitEvent(t, e, esp.EventSoftExpire); ev.SPI != 0x4000 || ev.Dir != esp.DirIn {
+		t.Fatalf("%+v", ev)
+	}
+	now = now.Add(time.Hour)
+	e.CheckLifetimes()
+	waitEvent(t, e, esp.EventHardExpire)
+	if _, ok := e.SA(esp.DirIn, 0x4000); ok {
+		t.Fatal("inbound SA still installed after its hard expiry")
+	}
+}
+
+// TestEngineInboundPolicyCheck: a decrypted packet whose inner addresses
+// are outside its SA's policy is dropped (RFC 4301 §5.2).
+func TestEngineInboundPolicyCheck(t *testing.T) {
+	a, b, _ := pair(t, 0)
+	connect(t, a, b, 0x5000, esp.Lifetime{})
+	// A's policy is widened to any destination; B's policy covers only
+	// netA -> netB.
+	if err := a.e.SetPolicy(esp.Policy{ID: 1, Priority: 100, Action: esp.ActionProtect,
+		Local: []esp.Selector{esp.SelectorFromPrefix(netA)}, Remote: []esp.Selector{esp.SelectorFromPrefix(netip.MustParsePrefix("0.0.0.0/0"))}}); err != nil {
+		t.Fatal(err)
+	}
+	a.dev.Inbound <- tuntest.UDP(netip.MustParseAddrPort("198.18.2.1:1"), netip.MustParseAddrPort("198.18.99.1:2"), []byte("outside"))
+	a.dev.Inbound <- udp(1, 10) // inside: must arrive
+	recv(t, b, 5*time.Second)
+	if st := b.e.Stats(); st.PolicyMismatch != 1 {
+		t.Fatalf("policy mismatches %d, want 1", st.PolicyMismatch)
+	}
+}
+
+// tcpSYN returns an IPv4 TCP SYN from hostA to hostB with an MSS option.
+func tcpSYN(mss uint16) []byte {
+	pkt := make([]byte, 20+24)
+	pkt[0], pkt[8], pkt[9] = 0x45, 64, esp.ProtoTCP
+	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+	copy(pkt[12:], hostA.AsSlice())
+	copy(pkt[16:], hostB.AsSlice())
+	binary.BigEndian.PutUint16(pkt[10:], ^sum(pkt[:20], 0))
+	tcp := pkt[20:]
+	binary.BigEndian.PutUint16(tcp[0:], 40000)
+	binary.BigEndian.PutUint16(tcp[2:], 80)
+	tcp[12] = 6 << 4 // 24-octet header
+	tcp[13] = 0x02   // SYN
+	binary.BigEndian.PutUint16(tcp[14:], 65535)
+	tcp[20], tcp[21] = 2, 4
+	binary.BigEndian.PutUint16(tcp[22:], mss)
+	binary.BigEndian.PutUint16(tcp[16:], ^tcpSum(pkt))
+	return pkt
+}
+
+func sum(b []byte, s uint32) uint16 {
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s > 0xffff {
+		s = s>>16 + s&0xffff
+	}
+	return uint16(s)
+}
+
+// tcpSum is the sum of an IPv4 packet's TCP segment and pseudo-header.
+func tcpSum(pkt []byte) uint16 {
+	seg := pkt[20:]
+	s := uint32(esp.ProtoTCP) + uint32(len(seg))
+	for i := 12; i < 20; i += 2 {
+		s += uint32(pkt[i])<<8 | uint32(pkt[i+1])
+	}
+	return sum(seg, s)
+}
+
+// TestEngineMSSClamp: a SYN's MSS is lowered to what fits the tunnel, with
+// a valid checksum.
+func TestEngineMSSClamp(t *testing.T) {
+	a, b, _ := pair(t, 1400)
+	connect(t, a, b, 0x6000, esp.Lifetime{})
+	a.dev.Inbound <- tcpSYN(1460)
+	p := recv(t, b, 5*time.Second)
+	mss := binary.BigEndian.Uint16(p[20+22:])
+	// 1400 - 20 (IPv4) - 8 (UDP) - 8 (ESP header) - 8 (IV) - 16 (ICV),
+	// rounded down to 4, - 2 (trailer) = 1338 inner; - 40 = 1298.
+	if mss != 1298 {
+		t.Fatalf("MSS %d, want 1298", mss)
+	}
+	if tcpSum(p) != 0xffff {
+		t.Fatal("TCP checksum wrong after clamping")
+	}
+	a.dev.Inbound <- tcpSYN(1000) // small enough: untouched
+	if p := recv(t, b, 5*time.Second); binary.BigEndian.Uint16(p[20+22:]) != 1000 {
+		t.Fatal("a small MSS was changed")
+	}
+	if st := a.e.Stats(); st.MSSClamped != 1 {
+		t.Fatalf("clamped %d, want 1", st.MSSClamped)
+	}
+}
+
+// TestEngineTooBig: an IPv4 packet with DF that does not fit is answered
+// with ICMP "fragmentation needed" carrying the tunnel's MTU; IPv6 with
+// "packet too big".
+func TestEngineTooBig(t *testing.T) {
+	a, b, _ := pair(t, 1400)
+	connect(t, a, b, 0x7000, esp.Lifetime{})
+	big := udp(1, 1400)
+	big[6] |= 0x40 // DF
+	binary.BigEndian.PutUint16(big[10:], 0)
+	binary.BigEndian.PutUint16(big[10:], ^sum(big[:20], 0))
+	a.dev.Inbound <- big
+	reply := recv(t, a, 5*time.Second)
+	if reply[9] != esp.ProtoICMP || reply[20] != 3 || reply[21] != 4 {
+		t.Fatalf("not an ICMP fragmentation needed: %x", reply[:28])
+	}
+	if mtu := binary.BigEndian.Uint16(reply[26:]); mtu != 1338 {
+		t.Fatalf("next-hop MTU %d, want 1338", mtu)
+	}
+	if netip.AddrFrom4([4]byte(reply[16:20])) != hostA || sum(reply[20:], 0) != 0xffff || sum(reply[:20], 0) != 0xffff {
+		t.Fatal("ICMP reply addressed or summed wrong")
+	}
+	// Without DF the packet goes through (the outer packet fragments).
+	small := udp(2, 1400)
+	small[6] &^= 0x40
+	binary.BigEndian.PutUint16(small[10:], 0)
+	binary.BigEndian.PutUint16(small[10:], ^sum(small[:20], 0))
+	a.dev.Inbound <- small
+	if p := recv(t, b, 5*time.Second); len(p) != 1428 {
+		t.Fatalf("got %d octets, want 1428", len(p))
+	}
+	if st := a.e.Stats(); st.TooBig != 1 {
+		t.Fatalf("too big %d, want 1", st.TooBig)
+	}
+}
+
+// TestEngineLocalConn: transport-mode SAs that terminate in-process, as
+// L2TP's do: datagrams to the local port reach the LocalConn, replies go back
+// through the peer's SA.
+func TestEngineLocalConn(t *testing.T) {
+	leakcheck.Check(t, 5*time.Second)
+	network := esptest.NewNetwork()
+	mk := func(outer netip.Addr) (*esp.Engine, *tuntest.Channel) {
+		dev := tuntest.NewChannel(0)
+		e, err := esp.NewEngine(esp.EngineConfig{TUN: dev, Bind: network.NewBind(outer)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		return e, dev
+	}
+	ea, _ := mk(outerA)
+	eb, devB := mk(outerB)
+	host := func(a netip.Addr) []esp.Selector {
+		return []esp.Selector{esp.SelectorFromPrefix(netip.PrefixFrom(a, 32))}
+	}
+	for _, x := range []struct {
+		e             *esp.Engine
+		local, remote netip.Addr
+		out, in       uint32
+	}{{ea, outerA, outerB, 0x8001, 0x8002}, {eb, outerB, outerA, 0x8002, 0x8001}} {
+		if err := x.e.SetPolicy(esp.Policy{ID: 7, Action: esp.ActionProtect, Local: host(x.local), Remote: host(x.remote)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, sa := range []struct {
+			dir esp.Direction
+			spi uint32
+		}{{esp.DirOut, x.out}, {esp.DirIn, x.in}} {
+			p := params(sa.spi, x.local, x.remote)
+			p.Mode = esp.ModeTransport
+			if _, err := x.e.AddSA(sa.dir, p, 7, esp.Lifetime{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := x.e.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca, err := ea.ListenLocal(1701)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close()
+	cb, err := eb.ListenLocal(1701)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	if _, err := eb.ListenLocal(1701); err == nil {
+		t.Fatal("a second listener on one port was accepted")
+	}
+	if _, err := ca.WriteTo([]byte("hello LNS"), esp.LocalAddr{PolicyID: 7, Peer: netip.AddrPortFrom(outerB, 1701)}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cb.Close()
+			ca.Close()
+		}
+	}()
+	defer close(done)
+	n, from, err := cb.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(buf[:n]) != "hello LNS" || from.PolicyID != 7 || from.Peer != netip.AddrPortFrom(outerA, 1701) {
+		t.Fatalf("got %q from %v", buf[:n], from)
+	}
+	if _, err := cb.WriteTo([]byte("hello LAC"), from); err != nil {
+		t.Fatal(err)
+	}
+	n, from, err = ca.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "hello LAC" || from.Peer != netip.AddrPortFrom(outerB, 1701) {
+		t.Fatalf("reply %q from %v: %v", buf[:n], from, err)
+	}
+	select {
+	case p := <-devB.Outbound:
+		t.Fatalf("a local datagram reached the TUN device: %x", p)
+	default:
+	}
+}
