@@ -2,6 +2,7 @@ package esp
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -150,8 +151,10 @@ func (p *Policy) hostAddrs() ([]netip.Addr, bool) {
 // goroutines and never block: they read an immutable index. Set and Delete
 // build a new index from a copy of the old one and publish it atomically
 // (copy on write), so a reader sees either the whole old state or the whole
-// new one; writers are serialized by a mutex, and each costs time linear in
-// the number of policies.
+// new one; writers are serialized by a mutex. The index is split in
+// spdShards parts by hash of ID and of host address, and a write copies only
+// the parts it changes (and the list of non-host policies), so it stays
+// cheap with tens of thousands of policies.
 type SPD[V any] struct {
 	mu  sync.Mutex // serializes Set and Delete
 	idx atomic.Pointer[spdIndex[V]]
@@ -163,15 +166,33 @@ type spdEntry[V any] struct {
 	v V
 }
 
-// spdIndex is one immutable generation of the SPD.
+// spdShards is the number of parts the maps of an spdIndex are split in.
+const spdShards = 256
+
+// spdIndex is one immutable generation of the SPD. Its maps are split in
+// shards so that a write copies one small map, not all of them; a nil shard
+// is empty.
 type spdIndex[V any] struct {
-	byID map[uint32]*spdEntry[V]
+	n    int // policies
+	byID [spdShards]map[uint32]*spdEntry[V]
 	// hosts holds the policies whose Remote selectors are all single
 	// addresses, under each of those addresses, in order of precedence.
-	hosts map[netip.Addr][]*spdEntry[V]
+	hosts [spdShards]map[netip.Addr][]*spdEntry[V]
 	// linear holds the other policies, in order of precedence.
 	linear []*spdEntry[V]
 }
+
+// idShard and addrShard pick the shard of a key, by a multiplicative
+// (Fibonacci) hash so that strided IDs and addresses spread too.
+func idShard(id uint32) int { return int((id * 0x9e3779b1) >> 24) }
+
+func addrShard(a netip.Addr) int {
+	b := a.As16()
+	x := binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])
+	return int((x * 0x9e3779b97f4a7c15) >> 56)
+}
+
+func (ix *spdIndex[V]) get(id uint32) *spdEntry[V] { return ix.byID[idShard(id)][id] }
 
 // Set adds policy p with value v, or replaces the policy with p's ID and its
 // value. Set keeps copies of p's selector slices. It returns an error
@@ -195,7 +216,7 @@ func (d *SPD[V]) Delete(id uint32) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.idx.Load()
-	if old == nil || old.byID[id] == nil {
+	if old == nil || old.get(id) == nil {
 		return false
 	}
 	d.idx.Store(old.with(id, nil))
@@ -207,7 +228,7 @@ func (d *SPD[V]) Delete(id uint32) bool {
 // modified. Get does not allocate.
 func (d *SPD[V]) Get(id uint32) (Policy, V, bool) {
 	if ix := d.idx.Load(); ix != nil {
-		if e := ix.byID[id]; e != nil {
+		if e := ix.get(id); e != nil {
 			return e.p, e.v, true
 		}
 	}
@@ -225,7 +246,7 @@ func (d *SPD[V]) Lookup(f Flow) (id uint32, v V, ok bool) {
 	}
 	src, dst, noPorts := f.Src.WithZone(""), f.Dst.WithZone(""), f.noPorts()
 	var best *spdEntry[V]
-	for _, e := range ix.hosts[dst] {
+	for _, e := range ix.hosts[addrShard(dst)][dst] {
 		if e.p.match(src, f.SrcPort, dst, f.DstPort, f.Proto, noPorts) {
 			best = e
 			break
@@ -249,7 +270,7 @@ func (d *SPD[V]) Lookup(f Flow) (id uint32, v V, ok bool) {
 // Len returns the number of policies.
 func (d *SPD[V]) Len() int {
 	if ix := d.idx.Load(); ix != nil {
-		return len(ix.byID)
+		return ix.n
 	}
 	return 0
 }
@@ -261,11 +282,13 @@ func (d *SPD[V]) Policies() []Policy {
 	if ix == nil {
 		return nil
 	}
-	out := make([]Policy, 0, len(ix.byID))
-	for _, e := range ix.byID {
-		p := e.p
-		p.Local, p.Remote = slices.Clone(p.Local), slices.Clone(p.Remote)
-		out = append(out, p)
+	out := make([]Policy, 0, ix.n)
+	for _, shard := range ix.byID {
+		for _, e := range shard {
+			p := e.p
+			p.Local, p.Remote = slices.Clone(p.Local), slices.Clone(p.Remote)
+			out = append(out, p)
+		}
 	}
 	slices.SortFunc(out, func(a, b Policy) int {
 		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.ID, b.ID))
@@ -274,31 +297,37 @@ func (d *SPD[V]) Policies() []Policy {
 }
 
 // with returns a new index: ix (which may be nil) with the policy id removed
-// and e, if not nil, added. ix is not modified; the parts that do not change
-// are shared.
+// and e, if not nil, added. ix is not modified: the shards that change are
+// copied, the others shared.
 func (ix *spdIndex[V]) with(id uint32, e *spdEntry[V]) *spdIndex[V] {
-	if ix == nil {
-		ix = &spdIndex[V]{}
+	nx := new(spdIndex[V])
+	if ix != nil {
+		*nx = *ix
 	}
-	nx := &spdIndex[V]{byID: maps.Clone(ix.byID), hosts: ix.hosts, linear: ix.linear}
-	if nx.byID == nil {
-		nx.byID = make(map[uint32]*spdEntry[V])
+	is := idShard(id)
+	byID := maps.Clone(nx.byID[is])
+	if byID == nil {
+		byID = make(map[uint32]*spdEntry[V])
 	}
-	hostsCopied := false
-	writableHosts := func() map[netip.Addr][]*spdEntry[V] {
-		if !hostsCopied {
-			nx.hosts, hostsCopied = maps.Clone(ix.hosts), true
-			if nx.hosts == nil {
-				nx.hosts = make(map[netip.Addr][]*spdEntry[V])
+	nx.byID[is] = byID
+	var copied [spdShards]bool
+	hostShard := func(a netip.Addr) map[netip.Addr][]*spdEntry[V] {
+		hs := addrShard(a)
+		if !copied[hs] {
+			m := maps.Clone(nx.hosts[hs])
+			if m == nil {
+				m = make(map[netip.Addr][]*spdEntry[V])
 			}
+			nx.hosts[hs], copied[hs] = m, true
 		}
-		return nx.hosts
+		return nx.hosts[hs]
 	}
-	if old := ix.byID[id]; old != nil {
-		delete(nx.byID, id)
+	if old := byID[id]; old != nil {
+		delete(byID, id)
+		nx.n--
 		if addrs, ok := old.p.hostAddrs(); ok {
-			hosts := writableHosts()
 			for _, a := range addrs {
+				hosts := hostShard(a)
 				if rest := without(hosts[a], old); len(rest) > 0 {
 					hosts[a] = rest
 				} else {
@@ -310,10 +339,11 @@ func (ix *spdIndex[V]) with(id uint32, e *spdEntry[V]) *spdIndex[V] {
 		}
 	}
 	if e != nil {
-		nx.byID[id] = e
+		byID[id] = e
+		nx.n++
 		if addrs, ok := e.p.hostAddrs(); ok {
-			hosts := writableHosts()
 			for _, a := range addrs {
+				hosts := hostShard(a)
 				hosts[a] = inserted(hosts[a], e)
 			}
 		} else {

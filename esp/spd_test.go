@@ -525,6 +525,48 @@ func TestSPDConcurrent(t *testing.T) {
 	t.Logf("%d writes, %d lookups", writes.Load(), lookups.Load())
 }
 
+// TestSPDManyHosts fills many shards: thousands of host policies with
+// strided IDs, each found by its address, then half deleted.
+func TestSPDManyHosts(t *testing.T) {
+	var d SPD[uint32]
+	const n = 3000
+	id := func(i int) uint32 { return uint32(i) * 256 } // all the same low byte
+	host := func(i int) netip.Addr { return ip4(0xc6120000 + uint32(i)*256) }
+	for i := range n {
+		a := host(i)
+		p := Policy{ID: id(i), Priority: 10, Local: sels(t, "0.0.0.0/0"), Remote: []Selector{{Start: a, End: a, EndPort: 0xffff}}}
+		if err := d.Set(p, id(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(deleted func(int) bool) {
+		t.Helper()
+		for i := range n {
+			got, v, ok := d.Lookup(Flow{Src: addr("10.0.0.1"), Dst: host(i), Proto: ProtoUDP})
+			if deleted(i) {
+				if ok {
+					t.Fatalf("host %d: found deleted policy %d", i, got)
+				}
+			} else if !ok || got != id(i) || v != id(i) {
+				t.Fatalf("host %d: Lookup = %d %d %v, want %d", i, got, v, ok, id(i))
+			}
+			if _, _, ok := d.Get(id(i)); ok == deleted(i) {
+				t.Fatalf("Get(%d) = %v", id(i), ok)
+			}
+		}
+	}
+	check(func(int) bool { return false })
+	for i := 0; i < n; i += 2 {
+		if !d.Delete(id(i)) {
+			t.Fatalf("Delete(%d) = false", id(i))
+		}
+	}
+	check(func(i int) bool { return i%2 == 0 })
+	if d.Len() != n/2 || len(d.Policies()) != n/2 {
+		t.Errorf("Len() = %d, %d policies, want %d", d.Len(), len(d.Policies()), n/2)
+	}
+}
+
 func TestSPDAllocs(t *testing.T) {
 	var d SPD[*int]
 	n := 0
