@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -28,7 +29,20 @@ func main() {
 	path := flag.String("config", "", "the configuration file")
 	verbose := flag.Bool("v", false, "log debug lines")
 	stats := flag.Duration("stats", 0, "log the counters this often (0: only at exit)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until exit")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "static:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "static:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -36,6 +50,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if err := run(*path, *stats, log); err != nil {
 		fmt.Fprintln(os.Stderr, "static:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
