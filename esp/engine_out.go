@@ -1,5 +1,11 @@
 package esp
 
+import (
+	"errors"
+
+	wgtun "golang.zx2c4.com/wireguard/tun"
+)
+
 // The outbound pipeline: TUN → policy → sequence number → parallel Seal →
 // ordered, batched send.
 
@@ -56,6 +62,12 @@ func (e *Engine) tunReader(q chan<- *batch) {
 				e.cryptQ <- b
 				q <- b
 			}
+		}
+		if errors.Is(err, wgtun.ErrTooManySegments) {
+			// A GSO packet that splits into more segments than one batch
+			// holds: the kernel dropped the rest, TCP resends it.
+			e.stats.dropped.Add(1)
+			continue
 		}
 		if err != nil {
 			select {
