@@ -116,33 +116,13 @@ func TestGatewayPingTCP(t *testing.T) {
 			defer gB.Close()
 
 			for _, dst := range []netip.Addr{siteB.host, siteB6.host} {
-				network := "ping4"
-				if dst.Is6() {
-					network = "ping6"
-				}
-				c, err := stackA.Dial(network, dst.String())
-				if err != nil {
-					t.Fatal(err)
-				}
-				var req []byte
-				if dst.Is6() {
-					req = tuntest.Ping(siteA6.host, dst, 7, 1, []byte("ikego ping"))[40:]
-				} else {
-					req = tuntest.Ping(siteA.host, dst, 7, 1, []byte("ikego ping"))[20:]
-				}
-				c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				if _, err := c.Write(req); err != nil {
-					t.Fatal(err)
-				}
-				reply := make([]byte, 1500)
-				n, err := c.Read(reply)
+				reply, err := tuntest.PingNetstack(stackA, dst, 1, []byte("ikego ping"), 10*time.Second)
 				if err != nil {
 					t.Fatalf("ping %v: %v", dst, err)
 				}
-				if !bytes.HasSuffix(reply[:n], []byte("ikego ping")) {
-					t.Fatalf("ping %v: odd reply %x", dst, reply[:n])
+				if !bytes.HasSuffix(reply, []byte("ikego ping")) {
+					t.Fatalf("ping %v: odd reply %x", dst, reply)
 				}
-				c.Close()
 			}
 
 			// TCP: 2 MiB from A to B, hashed at both ends.

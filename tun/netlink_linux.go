@@ -184,8 +184,9 @@ func family(a netip.Addr) uint8 {
 
 // addrMsg is the body of RTM_NEWADDR and RTM_DELADDR for address p on
 // interface index: struct ifaddrmsg, IFA_LOCAL, IFA_ADDRESS and IFA_FLAGS.
-// IPv6 addresses skip duplicate address detection (IFA_F_NODAD): the device
-// is ours alone and the address is usable at once.
+// IPv6 addresses are flagged IFA_F_NODAD: the link is ours alone, so the
+// address is usable at once (the kernel skips DAD on an IFF_NOARP device such
+// as a TUN anyway; the flag says so explicitly).
 func addrMsg(index int, p netip.Prefix) []byte {
 	a := p.Addr()
 	var flags uint32

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	wgtun "golang.zx2c4.com/wireguard/tun"
@@ -24,7 +25,11 @@ const cloneDevice = "/dev/net/tun"
 // TUN device needs CAP_NET_ADMIN (run as root)".
 //
 // The device is created in the network namespace of the calling thread. It
-// lives until Close; the caller owns it.
+// lives until Close; the caller owns it. It is wireguard-go's Linux device
+// with three edges smoothed: Read and Write return os.ErrClosed after Close,
+// Write returns len(bufs) on success (wireguard-go's returns a byte count),
+// and Events drops the events nobody is waiting for instead of stalling the
+// device's listeners, which would then never end.
 func Create(cfg Config) (Device, error) {
 	name := cfg.Name
 	if name == "" {
@@ -120,7 +125,64 @@ func createTUN(name string, mtu int) (Device, error) {
 		f.Close()
 		return nil, err
 	}
-	return dev, nil
+	return newDevice(dev), nil
+}
+
+// device smooths three edges of wireguard-go's Linux device:
+//   - after Close, its Read may return the error of its netlink listener
+//     ("netlink socket closed") instead of os.ErrClosed;
+//   - its Write returns the number of bytes written, not of packets;
+//   - its listeners block on a full Events channel when nobody reads it, and
+//     then never end: device relays the events, dropping those nobody waits
+//     for.
+type device struct {
+	Device
+	closed atomic.Bool
+	events chan Event
+}
+
+func newDevice(dev Device) *device {
+	d := &device{Device: dev, events: make(chan Event, 16)}
+	go func() {
+		defer close(d.events)
+		for ev := range dev.Events() {
+			select {
+			case d.events <- ev:
+			default:
+			}
+		}
+	}()
+	return d
+}
+
+// Read reads like the wrapped device, and returns os.ErrClosed after Close.
+func (d *device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	n, err := d.Device.Read(bufs, sizes, offset)
+	if err != nil && d.closed.Load() {
+		return n, os.ErrClosed
+	}
+	return n, err
+}
+
+// Write writes like the wrapped device, and returns len(bufs) on success,
+// 0 with the error otherwise.
+func (d *device) Write(bufs [][]byte, offset int) (int, error) {
+	if _, err := d.Device.Write(bufs, offset); err != nil {
+		if d.closed.Load() {
+			err = os.ErrClosed
+		}
+		return 0, err
+	}
+	return len(bufs), nil
+}
+
+// Events returns the relayed events; it is closed after Close.
+func (d *device) Events() <-chan Event { return d.events }
+
+// Close closes the wrapped device, which removes the interface.
+func (d *device) Close() error {
+	d.closed.Store(true)
+	return d.Device.Close()
 }
 
 // AddAddr adds address p (with its prefix length, such as 198.18.10.1/24) to

@@ -246,21 +246,28 @@ func TestChannelConcurrent(t *testing.T) {
 			}
 		}
 	})
-	// Close once a good part of the traffic went through.
+	got := map[string]bool{}
+	record := func(p string) {
+		var s, i int
+		if _, err := fmt.Sscanf(p, "%d/%d", &s, &i); err != nil || s >= senders || i >= perSender {
+			t.Errorf("read %q, which was never sent", p)
+		}
+		if got[p] {
+			t.Errorf("read %q twice", p)
+		}
+		got[p] = true
+	}
+	// Close once half of the traffic went through.
 	for range senders * perSender / 2 {
-		wait(t, seen, "packets to be read")
+		record(wait(t, seen, "packets to be read"))
 	}
 	c.Close()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	wait(t, done, "all goroutines to stop after Close")
 	close(seen)
-	got := map[string]bool{}
 	for p := range seen {
-		got[p] = true
-	}
-	if len(got) < senders*perSender/2 {
-		t.Fatalf("read %d distinct packets, want at least %d", len(got), senders*perSender/2)
+		record(p)
 	}
 }
 
