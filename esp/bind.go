@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
-	"sync"
 	"sync/atomic"
 )
 
@@ -27,11 +26,13 @@ import (
 // port (0 for raw ESP, IP protocol 50). It is a comparable value that
 // allocates nothing and can key a map.
 //
-// Addresses are plain IPv4 or IPv6, never IPv4-mapped IPv6. A link-local
-// IPv6 address carries its interface index as a numeric zone ("fe80::1%2").
-// In a received datagram Local is the destination address of its IP header;
-// given to Send it is the source address to use, and the zero Addr lets the
-// kernel choose one.
+// A Bind delivers plain IPv4 or IPv6 addresses, never IPv4-mapped ones (Send
+// accepts those too); a link-local IPv6 address carries its interface index
+// as a numeric zone ("fe80::1%2"). In a received datagram Local is the
+// destination address of its IP header. Given to Send, Local is the source
+// address to use, so that a reply leaves from the address the peer used;
+// the zero Addr lets the kernel choose (a socket bound to one address always
+// uses that one).
 type Endpoint struct {
 	Local, Remote netip.AddrPort
 }
@@ -69,9 +70,10 @@ func (e Endpoint) String() string {
 // buffer is dropped and counted, never delivered truncated.
 //
 // The buffers belong to the caller; a ReceiveFunc only writes them during
-// the call. A ReceiveFunc may be called from one goroutine at a time
-// (concurrent calls are serialized). After the Bind is closed it returns
-// net.ErrClosed.
+// the call, and returns 0 at once if given none. A ReceiveFunc may be called
+// from one goroutine at a time (concurrent calls are serialized). After the
+// Bind is closed it returns net.ErrClosed; other errors come from the
+// socket.
 type ReceiveFunc func(bufs [][]byte, sizes []int, eps []Endpoint) (n int, err error)
 
 // Bind is the dataplane's network: UDP on the IKE port and the NAT-T port,
@@ -94,13 +96,11 @@ type Bind interface {
 	Close() error
 }
 
-// The default ports of UDPBindConfig.
 const (
-	ikePort       = 500 // RFC 7296 §2
+	// ikePort is the default IKE port (RFC 7296 §2).
+	ikePort = 500
+	// bindBatchSize is the BatchSize of a UDPBind.
 	bindBatchSize = 64
-	// bindSocketBuffer is the size asked for the kernel's socket buffers,
-	// as wireguard-go's conn does.
-	bindSocketBuffer = 7 << 20
 )
 
 // UDPBindConfig configures a UDPBind. The zero value listens on UDP 500 and
@@ -122,6 +122,15 @@ type UDPBindConfig struct {
 	// RawESP also opens raw IP-protocol-50 sockets, IPv4 and IPv6, which
 	// needs CAP_NET_RAW.
 	RawESP bool
+	// Offload enables UDP segmentation offload on the UDP sockets, as
+	// wireguard-go's conn does: Send hands a run of equal-sized datagrams
+	// to the kernel as one (UDP_SEGMENT), and a ReceiveFunc accepts
+	// datagrams the kernel coalesced (UDP_GRO), copying them apart into
+	// the caller's buffers. Where the kernel refuses a coalesced send,
+	// its datagrams are sent one by one, and after EIO (no checksum
+	// offload) the socket stops trying. Each UDP socket then has 512 KiB
+	// of receive buffers.
+	Offload bool
 	// Logger receives a line per socket opened; nil discards them. Nothing
 	// is logged per packet.
 	Logger *slog.Logger
@@ -137,18 +146,10 @@ type UDPBind struct {
 	cfg UDPBindConfig
 	log *slog.Logger
 
-	mu     sync.Mutex // serializes Open and Close
-	opened bool
-	closed atomic.Bool
-	socks  atomic.Pointer[[]*bindSocket] // set once by Open
-
+	closed            atomic.Bool
 	ikePort, nattPort atomic.Uint32 // the ports after Open
 
-	batches sync.Pool // *sendBatch
-
-	// truncated counts received datagrams dropped for being longer than
-	// their buffer.
-	truncated atomic.Uint64
+	udpBindSys // the platform's part
 }
 
 var _ Bind = (*UDPBind)(nil)
@@ -172,7 +173,7 @@ func NewUDPBind(cfg UDPBindConfig) (*UDPBind, error) {
 		if !a.IsValid() {
 			return nil, errors.New("esp: invalid listen address")
 		}
-		a = a.Unmap().WithZone("")
+		a = a.Unmap()
 		for _, b := range addrs {
 			if a == b {
 				return nil, fmt.Errorf("esp: listen address %s given twice", a)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -22,6 +23,24 @@ import (
 // BenchmarkXNetReadBatch). Here every header, iovec, address and control
 // buffer is allocated once per ReceiveFunc, or per pooled send batch, and
 // parsed in place.
+
+// udpBindSys is the Linux part of a UDPBind.
+type udpBindSys struct {
+	mu     sync.Mutex // serializes Open and Close
+	opened bool
+	socks  atomic.Pointer[[]*bindSocket] // set once by Open
+
+	batches sync.Pool // *sendBatch
+
+	// truncated counts received datagrams dropped for being longer than
+	// their buffer; coalesced, received messages that held several
+	// datagrams (UDP_GRO); gsoRetries, coalesced sends the kernel refused.
+	truncated, coalesced, gsoRetries atomic.Uint64
+}
+
+// bindSocketBuffer is the size asked for the kernel's socket buffers, as
+// wireguard-go's conn does.
+const bindSocketBuffer = 7 << 20
 
 // sockKind is what a socket of a UDPBind carries.
 type sockKind uint8
@@ -41,6 +60,8 @@ type bindSocket struct {
 	port uint16     // the bound UDP port; 0 for raw ESP
 	conn net.PacketConn
 	rc   syscall.RawConn
+	gro  bool        // UDP_GRO is on: datagrams may come coalesced
+	gso  atomic.Bool // UDP_SEGMENT is worth trying on send
 }
 
 // mmsghdr is struct mmsghdr of recvmmsg(2) and sendmmsg(2); Go pads it as C
@@ -61,6 +82,17 @@ const (
 	cmsgLenSize = unix.SizeofCmsghdr - 8
 	// cmsgAlignTo is the alignment of control messages (CMSG_ALIGN).
 	cmsgAlignTo = int(unsafe.Sizeof(uintptr(0)))
+
+	// groMsgs is how many coalesced messages a receive with UDP_GRO reads
+	// at once, each into a staging buffer of groBufLen.
+	groMsgs   = 8
+	groBufLen = 1 << 16
+	// maxGSOSegments is the kernel's limit of segments per send
+	// (UDP_MAX_SEGMENTS).
+	maxGSOSegments = 64
+	// The largest UDP payloads: a longer coalesced send gives EMSGSIZE.
+	maxUDPPayload4 = 1<<16 - 1 - 20 - 8
+	maxUDPPayload6 = 1<<16 - 1 - 8
 )
 
 // cmsgHdrLen is CMSG_LEN(0): where a control message's data starts.
@@ -114,7 +146,8 @@ func (b *UDPBind) Open() ([]ReceiveFunc, error) {
 		}
 	}
 	for _, s := range socks {
-		b.log.Info("listening on "+s.name, "rcvbuf", sockBuffer(s, unix.SO_RCVBUF), "sndbuf", sockBuffer(s, unix.SO_SNDBUF))
+		b.log.Info("listening on "+s.name, "rcvbuf", sockBuffer(s, unix.SO_RCVBUF), "sndbuf", sockBuffer(s, unix.SO_SNDBUF),
+			"gso", s.gso.Load(), "gro", s.gro)
 	}
 	b.opened = true
 	b.ikePort.Store(uint32(ikePort))
@@ -140,7 +173,7 @@ func (b *UDPBind) listenUDP(addrs []netip.Addr, wildcard bool, kind sockKind, po
 		p := port
 		for _, a := range addrs {
 			var s *bindSocket
-			s, err = listenUDPSocket(a, p, kind)
+			s, err = listenUDPSocket(a, p, kind, b.cfg.Offload)
 			if wildcard && errors.Is(err, syscall.EAFNOSUPPORT) {
 				b.log.Warn("address family not supported, not listening", "socket", "udp "+netip.AddrPortFrom(a, p).String())
 				err = nil
@@ -168,8 +201,9 @@ func (b *UDPBind) listenUDP(addrs []netip.Addr, wildcard bool, kind sockKind, po
 
 // listenUDPSocket opens a UDP socket on a:port that reports each datagram's
 // destination address, with large buffers; an IPv6 socket is IPv6-only so
-// that an IPv4 socket can share its port.
-func listenUDPSocket(a netip.Addr, port uint16, kind sockKind) (*bindSocket, error) {
+// that an IPv4 socket can share its port. With offload it tries UDP_GRO,
+// and UDP_SEGMENT when sending.
+func listenUDPSocket(a netip.Addr, port uint16, kind sockKind, offload bool) (*bindSocket, error) {
 	ap := netip.AddrPortFrom(a, port)
 	s := &bindSocket{name: "udp " + ap.String(), kind: kind, v6: a.Is6(), addr: a}
 	network := "udp4"
@@ -196,7 +230,16 @@ func listenUDPSocket(a netip.Addr, port uint16, kind sockKind) (*bindSocket, err
 	}
 	s.port = uint16(pc.LocalAddr().(*net.UDPAddr).Port)
 	s.name = "udp " + netip.AddrPortFrom(a, s.port).String()
-	return s, s.attach(pc)
+	if err := s.attach(pc); err != nil {
+		return nil, err
+	}
+	if offload {
+		s.gso.Store(true)
+		s.gro = controlFD(s.rc, func(fd int) error {
+			return unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_GRO, 1)
+		}) == nil
+	}
+	return s, nil
 }
 
 // listenRaw opens a raw socket for IP protocol 50 on a. The kernel writes
@@ -325,6 +368,15 @@ type bindReceiver struct {
 	oob   []byte                  // bindOOBLen per datagram
 	iphdr []byte                  // ipv4HeaderLen per datagram, raw IPv4 only
 
+	// With UDP_GRO the datagrams are read into staging buffers, then
+	// split into the caller's: messages [next, n) are still to hand out,
+	// message next from offset off, with endpoint ep and segment size gso.
+	staging   []byte // groMsgs * groBufLen
+	next, off int
+	started   bool // ep and gso are those of message next
+	ep        Endpoint
+	gso       int
+
 	vlen   int // datagrams asked for
 	n      int // datagrams received
 	errno  syscall.Errno
@@ -340,10 +392,14 @@ func newBindReceiver(b *UDPBind, s *bindSocket) *bindReceiver {
 		names: make([]unix.RawSockaddrInet6, bindBatchSize),
 		oob:   make([]byte, bindBatchSize*bindOOBLen),
 	}
-	if r.rawV4 {
+	switch {
+	case r.rawV4:
 		r.iovs = make([]unix.Iovec, 2*bindBatchSize)
 		r.iphdr = make([]byte, bindBatchSize*ipv4HeaderLen)
-	} else {
+	case s.gro:
+		r.iovs = make([]unix.Iovec, bindBatchSize)
+		r.staging = make([]byte, groMsgs*groBufLen)
+	default:
 		r.iovs = make([]unix.Iovec, bindBatchSize)
 	}
 	r.readFn = r.read
@@ -362,8 +418,19 @@ func (r *bindReceiver) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int,
 		if r.b.closed.Load() {
 			return 0, net.ErrClosed
 		}
-		r.prepare(bufs[:n])
+		if r.staging != nil && r.next < r.n {
+			if got := r.split(bufs[:n], sizes, eps); got > 0 {
+				return got, nil
+			}
+			continue
+		}
+		if r.staging != nil {
+			r.prepareStaging(min(n, groMsgs))
+		} else {
+			r.prepare(bufs[:n])
+		}
 		if err := r.s.rc.Read(r.readFn); err != nil {
+			r.n = 0
 			if errors.Is(err, net.ErrClosed) {
 				return 0, net.ErrClosed
 			}
@@ -371,6 +438,10 @@ func (r *bindReceiver) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int,
 		}
 		if r.errno != 0 {
 			return 0, fmt.Errorf("esp: receive %s: %w", r.s.name, r.errno)
+		}
+		if r.staging != nil {
+			r.next, r.off, r.started = 0, 0, false
+			continue
 		}
 		// All of them may be dropped (truncated): then read again.
 		if got := r.unpack(bufs, sizes, eps); got > 0 {
@@ -383,14 +454,7 @@ func (r *bindReceiver) receive(bufs [][]byte, sizes []int, eps []Endpoint) (int,
 func (r *bindReceiver) prepare(bufs [][]byte) {
 	r.vlen = len(bufs)
 	for i, buf := range bufs {
-		h := &r.hs[i]
-		h.len = 0
-		h.hdr = unix.Msghdr{
-			Name:    (*byte)(unsafe.Pointer(&r.names[i])),
-			Namelen: unix.SizeofSockaddrInet6,
-			Control: &r.oob[i*bindOOBLen],
-		}
-		h.hdr.SetControllen(bindOOBLen)
+		h := r.header(i)
 		if r.rawV4 {
 			iov := r.iovs[2*i : 2*i+2]
 			iov[0].Base = &r.iphdr[i*ipv4HeaderLen]
@@ -407,6 +471,32 @@ func (r *bindReceiver) prepare(bufs [][]byte) {
 			h.hdr.SetIovlen(1)
 		}
 	}
+}
+
+// prepareStaging points the headers at the staging buffers.
+func (r *bindReceiver) prepareStaging(n int) {
+	r.vlen = n
+	for i := range n {
+		h := r.header(i)
+		iov := &r.iovs[i]
+		iov.Base = &r.staging[i*groBufLen]
+		iov.SetLen(groBufLen)
+		h.hdr.Iov = iov
+		h.hdr.SetIovlen(1)
+	}
+}
+
+// header resets the header of datagram i, but for its iovecs.
+func (r *bindReceiver) header(i int) *mmsghdr {
+	h := &r.hs[i]
+	h.len = 0
+	h.hdr = unix.Msghdr{
+		Name:    (*byte)(unsafe.Pointer(&r.names[i])),
+		Namelen: unix.SizeofSockaddrInet6,
+		Control: &r.oob[i*bindOOBLen],
+	}
+	h.hdr.SetControllen(bindOOBLen)
+	return h
 }
 
 // read is called by the runtime poller when the socket may be readable; it
@@ -453,15 +543,7 @@ func (r *bindReceiver) unpack(bufs [][]byte, sizes []int, eps []Endpoint) int {
 			ep.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(hdr[12:16])), 0)
 		} else {
 			payload = bufs[i][:size]
-			ep.Remote = sockaddrAddrPort(&r.names[i], h.hdr.Namelen)
-			local, ifindex := parseCmsg(r.oob[i*bindOOBLen : i*bindOOBLen+min(int(h.hdr.Controllen), bindOOBLen)])
-			if !local.IsValid() {
-				local = r.s.addr // no pktinfo: a socket bound to an address
-			}
-			ep.Local = netip.AddrPortFrom(withIfindex(local, ifindex), r.s.port)
-			if r.s.kind == sockRaw {
-				ep.Remote = netip.AddrPortFrom(ep.Remote.Addr(), 0)
-			}
+			ep, _ = r.endpoint(i)
 		}
 		dst := bufs[j]
 		if len(payload) > len(dst) {
@@ -473,6 +555,61 @@ func (r *bindReceiver) unpack(bufs [][]byte, sizes []int, eps []Endpoint) int {
 		}
 		sizes[j], eps[j] = len(payload), ep
 		j++
+	}
+	return j
+}
+
+// endpoint returns the endpoints of received message i, from its sender
+// address and control messages, and its segment size if it is coalesced.
+func (r *bindReceiver) endpoint(i int) (Endpoint, int) {
+	h := &r.hs[i]
+	remote := sockaddrAddrPort(&r.names[i], h.hdr.Namelen)
+	local, ifindex, gso := parseCmsg(r.oob[i*bindOOBLen : i*bindOOBLen+min(int(h.hdr.Controllen), bindOOBLen)])
+	if !local.IsValid() {
+		local = r.s.addr // no pktinfo: a socket bound to an address
+	}
+	ep := Endpoint{netip.AddrPortFrom(withIfindex(local, ifindex), r.s.port), remote}
+	if r.s.kind == sockRaw {
+		ep.Remote = netip.AddrPortFrom(remote.Addr(), 0)
+	}
+	return ep, gso
+}
+
+// split hands out the datagrams of the staging buffers, splitting the
+// coalesced ones at their segment size, until bufs are full.
+func (r *bindReceiver) split(bufs [][]byte, sizes []int, eps []Endpoint) int {
+	j := 0
+	for r.next < r.n && j < len(bufs) {
+		h := &r.hs[r.next]
+		size := int(h.len)
+		if !r.started {
+			if h.hdr.Flags&unix.MSG_TRUNC != 0 {
+				r.b.truncated.Add(1)
+				r.next++
+				continue
+			}
+			r.ep, r.gso = r.endpoint(r.next)
+			r.started = true
+			if r.gso > 0 && size > r.gso {
+				r.b.coalesced.Add(1)
+			}
+		}
+		seg := size - r.off
+		if r.gso > 0 {
+			seg = min(seg, r.gso)
+		}
+		at := r.next*groBufLen + r.off
+		if seg > len(bufs[j]) {
+			r.b.truncated.Add(1)
+		} else {
+			sizes[j] = copy(bufs[j], r.staging[at:at+seg])
+			eps[j] = r.ep
+			j++
+		}
+		r.off += seg
+		if r.off >= size {
+			r.next, r.off, r.started = r.next+1, 0, false
+		}
 	}
 	return j
 }
@@ -519,9 +656,10 @@ func zoneIfindex(a netip.Addr) (uint32, error) {
 
 // parseCmsg returns the destination address and the interface of a received
 // datagram from its control messages (IP_PKTINFO or IPV6_PKTINFO), or the
-// zero Addr. It is unix.ParseSocketControlMessage without the allocations,
-// and stops at the first malformed header.
-func parseCmsg(b []byte) (dst netip.Addr, ifindex uint32) {
+// zero Addr, and the segment size of a coalesced datagram (UDP_GRO), or 0.
+// It is unix.ParseSocketControlMessage without the allocations, and stops
+// at the first malformed header.
+func parseCmsg(b []byte) (dst netip.Addr, ifindex uint32, gso int) {
 	for len(b) >= cmsgHdrLen {
 		var l uint64
 		if cmsgLenSize == 8 {
@@ -545,6 +683,10 @@ func parseCmsg(b []byte) (dst netip.Addr, ifindex uint32) {
 			// struct in6_pktinfo { in6_addr ipi6_addr; int ipi6_ifindex; }
 			dst = netip.AddrFrom16([16]byte(data[:16]))
 			ifindex = binary.NativeEndian.Uint32(data[16:])
+		case level == unix.SOL_UDP && typ == unix.UDP_GRO && len(data) >= 4:
+			// An int (udp_cmsg_recv); anything but a positive size means
+			// the datagram is whole.
+			gso = max(int(int32(binary.NativeEndian.Uint32(data))), 0)
 		}
 		next := (int(l) + cmsgAlignTo - 1) &^ (cmsgAlignTo - 1)
 		if next >= len(b) {
@@ -552,7 +694,7 @@ func parseCmsg(b []byte) (dst netip.Addr, ifindex uint32) {
 		}
 		b = b[next:]
 	}
-	return dst, ifindex
+	return dst, ifindex, gso
 }
 
 // putCmsg writes a control message header for dataLen octets of data into
@@ -570,22 +712,29 @@ func putCmsg(b []byte, level, typ int32, dataLen int) []byte {
 }
 
 // sendBatch holds the headers of one sendmmsg call. All datagrams of a Send
-// share its destination and source, so one sockaddr and one control message
-// serve them all.
+// share its destination and source, so one sockaddr and one pktinfo serve
+// them all; with UDP_SEGMENT a message may carry a run of datagrams, one
+// iovec each, and its own segment size.
 type sendBatch struct {
 	hs      [bindBatchSize]mmsghdr
 	iovs    [bindBatchSize]unix.Iovec
+	first   [bindBatchSize + 1]int // the first datagram of each message
+	oobs    [bindBatchSize][sendOOBLen]byte
 	name    unix.RawSockaddrInet6
 	namelen uint32
-	oob     [64]byte
-	ooblen  int
+	pktinfo [sendOOBLen]byte // the source address control message
+	pktlen  int
 
-	start, cnt int
-	errno      syscall.Errno         // the first error of the batch
-	writeFn    func(fd uintptr) bool // sb.write, bound once
+	start, cnt int           // messages: sent, to send
+	errno      syscall.Errno // the first error of the batch
+	gsoErrno   syscall.Errno // a coalesced message failed, at start
+	writeFn    func(fd uintptr) bool
 }
 
-func newSendBatch() any {
+// sendOOBLen is room for an in6_pktinfo and a UDP_SEGMENT.
+const sendOOBLen = 64
+
+func newSendBatch() *sendBatch {
 	sb := new(sendBatch)
 	sb.writeFn = sb.write
 	return sb
@@ -609,27 +758,46 @@ func (b *UDPBind) Send(bufs [][]byte, ep Endpoint) error {
 	}
 	sb, _ := b.batches.Get().(*sendBatch)
 	if sb == nil {
-		sb = newSendBatch().(*sendBatch)
+		sb = newSendBatch()
 	}
 	defer b.batches.Put(sb)
 	if err := sb.address(s, ep); err != nil {
 		return err
 	}
+	maxPayload := maxUDPPayload4
+	if s.v6 {
+		maxPayload = maxUDPPayload6
+	}
 	var first error
 	for len(bufs) > 0 {
 		chunk := bufs[:min(len(bufs), bindBatchSize)]
 		bufs = bufs[len(chunk):]
-		sb.prepare(chunk)
-		err := s.rc.Write(sb.writeFn)
-		sb.clear()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return net.ErrClosed
+		gso := s.gso.Load()
+		for len(chunk) > 0 {
+			sb.prepare(chunk, gso, maxPayload)
+			err := s.rc.Write(sb.writeFn)
+			sb.clear()
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return net.ErrClosed
+				}
+				return fmt.Errorf("esp: send %s to %s: %w", s.name, ep.Remote, err)
 			}
-			return fmt.Errorf("esp: send %s to %s: %w", s.name, ep.Remote, err)
-		}
-		if sb.errno != 0 && first == nil {
-			first = fmt.Errorf("esp: send %s to %s: %w", s.name, ep.Remote, sb.errno)
+			if sb.errno != 0 && first == nil {
+				first = fmt.Errorf("esp: send %s to %s: %w", s.name, ep.Remote, sb.errno)
+			}
+			if sb.gsoErrno == 0 {
+				break
+			}
+			// The kernel refused a coalesced message (EINVAL: its
+			// segments exceed the path MTU; EIO: the device lacks
+			// checksum offload, which UDP_SEGMENT needs): send it and
+			// the rest one by one.
+			b.gsoRetries.Add(1)
+			if sb.gsoErrno == unix.EIO && s.gso.Swap(false) {
+				b.log.Warn("UDP segmentation offload disabled", "socket", s.name, "error", sb.gsoErrno.Error())
+			}
+			chunk, gso = chunk[sb.first[sb.start]:], false
 		}
 	}
 	return first
@@ -638,7 +806,7 @@ func (b *UDPBind) Send(bufs [][]byte, ep Endpoint) error {
 // pickSocket returns the socket to send ep's datagrams from.
 func pickSocket(socks []*bindSocket, ep Endpoint) (*bindSocket, error) {
 	remote := ep.Remote.Addr().Unmap()
-	local := ep.Local.Addr().Unmap()
+	local := ep.Local.Addr().Unmap().WithZone("")
 	if !remote.IsValid() {
 		return nil, errors.New("esp: send to an invalid address")
 	}
@@ -650,7 +818,7 @@ func pickSocket(socks []*bindSocket, ep Endpoint) (*bindSocket, error) {
 		if s.v6 != remote.Is6() || (s.kind == sockRaw) != raw || (!raw && s.port != ep.Local.Port()) {
 			continue
 		}
-		if s.addr.IsUnspecified() || !local.IsValid() || local.IsUnspecified() || s.addr == local.WithZone("") {
+		if s.addr.IsUnspecified() || !local.IsValid() || local.IsUnspecified() || s.addr.WithZone("") == local {
 			return s, nil
 		}
 	}
@@ -683,64 +851,96 @@ func (sb *sendBatch) address(s *bindSocket, ep Endpoint) error {
 		sb.name.Scope_id = idx
 		sb.namelen = unix.SizeofSockaddrInet6
 	}
-	sb.ooblen = 0
+	sb.pktlen = 0
 	local := ep.Local.Addr().Unmap()
 	if !s.addr.IsUnspecified() || !local.IsValid() || local.IsUnspecified() {
 		return nil
 	}
 	if local.Is4() {
 		// struct in_pktinfo: the kernel sends from ipi_spec_dst.
-		d := putCmsg(sb.oob[:], unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
+		d := putCmsg(sb.pktinfo[:], unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
 		clear(d)
 		a := local.As4()
 		copy(d[4:8], a[:])
-		sb.ooblen = unix.CmsgSpace(unix.SizeofInet4Pktinfo)
+		sb.pktlen = unix.CmsgSpace(unix.SizeofInet4Pktinfo)
 		return nil
 	}
 	idx, err := zoneIfindex(local)
 	if err != nil {
 		return fmt.Errorf("esp: send %s: %w", ep, err)
 	}
-	d := putCmsg(sb.oob[:], unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
+	d := putCmsg(sb.pktinfo[:], unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
 	a := local.As16()
 	copy(d[:16], a[:])
 	binary.NativeEndian.PutUint32(d[16:], idx)
-	sb.ooblen = unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+	sb.pktlen = unix.CmsgSpace(unix.SizeofInet6Pktinfo)
 	return nil
 }
 
-// prepare points the headers at bufs.
-func (sb *sendBatch) prepare(bufs [][]byte) {
-	sb.start, sb.cnt, sb.errno = 0, len(bufs), 0
-	for i, buf := range bufs {
-		iov := &sb.iovs[i]
-		iov.Base = unsafe.SliceData(buf)
-		iov.SetLen(len(buf))
-		h := &sb.hs[i]
+// prepare points the headers at bufs: one message per datagram, or with
+// gso one per run of datagrams of the same length (the last of a run may
+// be shorter), as UDP_SEGMENT wants.
+func (sb *sendBatch) prepare(bufs [][]byte, gso bool, maxPayload int) {
+	sb.start, sb.cnt, sb.errno, sb.gsoErrno = 0, 0, 0, 0
+	for i := 0; i < len(bufs); {
+		segSize := len(bufs[i])
+		end := i + 1
+		if gso && segSize > 0 {
+			total := segSize
+			for end < len(bufs) && end-i < maxGSOSegments {
+				l := len(bufs[end])
+				if l == 0 || l > segSize || total+l > maxPayload {
+					break
+				}
+				total += l
+				end++
+				if l < segSize {
+					break
+				}
+			}
+		}
+		for k := i; k < end; k++ {
+			sb.iovs[k].Base = unsafe.SliceData(bufs[k])
+			sb.iovs[k].SetLen(len(bufs[k]))
+		}
+		m := sb.cnt
+		h := &sb.hs[m]
 		h.len = 0
 		h.hdr = unix.Msghdr{
 			Name:    (*byte)(unsafe.Pointer(&sb.name)),
 			Namelen: sb.namelen,
-			Iov:     iov,
+			Iov:     &sb.iovs[i],
 		}
-		h.hdr.SetIovlen(1)
-		if sb.ooblen > 0 {
-			h.hdr.Control = &sb.oob[0]
-			h.hdr.SetControllen(sb.ooblen)
+		h.hdr.SetIovlen(end - i)
+		oob := sb.oobs[m][:]
+		ooblen := copy(oob, sb.pktinfo[:sb.pktlen])
+		if end-i > 1 {
+			d := putCmsg(oob[ooblen:], unix.SOL_UDP, unix.UDP_SEGMENT, 2)
+			binary.NativeEndian.PutUint16(d, uint16(segSize))
+			ooblen += unix.CmsgSpace(2)
 		}
+		if ooblen > 0 {
+			h.hdr.Control = &oob[0]
+			h.hdr.SetControllen(ooblen)
+		}
+		sb.first[m] = i
+		sb.cnt++
+		i = end
 	}
+	sb.first[sb.cnt] = len(bufs)
 }
 
 // clear drops the references to the caller's buffers.
 func (sb *sendBatch) clear() {
-	for i := range sb.cnt {
+	for i := range sb.first[sb.cnt] {
 		sb.iovs[i].Base = nil
 	}
 }
 
 // write is called by the runtime poller when the socket may be writable.
 // A datagram the kernel refuses is skipped, its error kept, so that one bad
-// datagram does not hold back the others.
+// datagram does not hold back the others; a coalesced message it refuses
+// stops the batch, for Send to try again without coalescing.
 func (sb *sendBatch) write(fd uintptr) bool {
 	for sb.start < sb.cnt {
 		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&sb.hs[sb.start])), uintptr(sb.cnt-sb.start), 0, 0, 0)
@@ -751,7 +951,11 @@ func (sb *sendBatch) write(fd uintptr) bool {
 		case unix.EAGAIN:
 			return false
 		default:
-			// sendmmsg(2) reports an error only for the first datagram.
+			// sendmmsg(2) reports an error only for the first message.
+			if sb.first[sb.start+1]-sb.first[sb.start] > 1 {
+				sb.gsoErrno = e
+				return true
+			}
 			if sb.errno == 0 {
 				sb.errno = e
 			}

@@ -334,22 +334,28 @@ func TestUDPBindOpenClose(t *testing.T) {
 func TestUDPBindAddressInUse(t *testing.T) {
 	h := newBindHarness(t)
 	b, _ := h.open(UDPBindConfig{Addrs: []netip.Addr{lo4}})
-	ike, natt := b.LocalPorts()
-	// The IKE port is free again after the failure: it must have been
-	// closed when the NAT-T port failed.
-	_, _, err := h.tryOpen(UDPBindConfig{Addrs: []netip.Addr{lo4}, IKEPort: ike + 1, NATTPort: natt})
+	_, natt := b.LocalPorts()
+	_, _, err := h.tryOpen(UDPBindConfig{Addrs: []netip.Addr{lo4}, NoIKEPort: true, NATTPort: natt})
 	want := fmt.Sprintf("esp: listen udp 127.0.0.1:%d: address already in use", natt)
 	if err == nil || err.Error() != want || !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("Open on a used port: %v, want %q", err, want)
 	}
-	if ike+1 != natt {
-		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo4, ike+1)))
-		if err != nil {
-			t.Errorf("IKE port left open after a failed Open: %v", err)
-		} else {
-			c.Close()
-		}
+
+	// The IKE socket opened before the NAT-T one failed is closed again.
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo4, 0)))
+	if err != nil {
+		t.Fatal(err)
 	}
+	free := uint16(c.LocalAddr().(*net.UDPAddr).Port)
+	c.Close()
+	if _, _, err := h.tryOpen(UDPBindConfig{Addrs: []netip.Addr{lo4}, IKEPort: free, NATTPort: natt}); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("Open on a used NAT-T port: %v", err)
+	}
+	c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo4, free)))
+	if err != nil {
+		t.Fatalf("IKE port left open after a failed Open: %v", err)
+	}
+	c.Close()
 }
 
 // TestUDPBindTruncated checks that a datagram longer than its buffer is
@@ -450,13 +456,14 @@ func TestUDPBindAllocs(t *testing.T) {
 		t.Skip("allocation counts mean nothing under the race detector")
 	}
 	for _, tt := range []struct {
-		name string
-		addr netip.Addr
-	}{{"IPv4", lo4}, {"IPv6", lo6}} {
+		name    string
+		addr    netip.Addr
+		offload bool
+	}{{"IPv4", lo4, false}, {"IPv6", lo6, false}, {"IPv4 offload", lo4, true}, {"IPv6 offload", lo6, true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newBindHarness(t)
-			cb, _ := h.open(UDPBindConfig{NoIKEPort: true})
-			sb, sfns := h.open(UDPBindConfig{NoIKEPort: true})
+			cb, _ := h.open(UDPBindConfig{NoIKEPort: true, Offload: tt.offload})
+			sb, sfns := h.open(UDPBindConfig{NoIKEPort: true, Offload: tt.offload})
 			_, cport := cb.LocalPorts()
 			_, sport := sb.LocalPorts()
 			ep := Endpoint{netip.AddrPortFrom(tt.addr, cport), netip.AddrPortFrom(tt.addr, sport)}
@@ -492,39 +499,111 @@ func TestUDPBindAllocs(t *testing.T) {
 	}
 }
 
+// TestUDPBindOffload sends runs of equal-sized datagrams, which leave
+// coalesced (UDP_SEGMENT) and arrive coalesced (UDP_GRO), and checks that
+// they are split back exactly, also into fewer buffers than a message holds.
+func TestUDPBindOffload(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		addr netip.Addr
+	}{{"IPv4", lo4}, {"IPv6", lo6}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newBindHarness(t)
+			cb, _ := h.open(UDPBindConfig{NoIKEPort: true, Offload: true})
+			sb, sfns := h.open(UDPBindConfig{NoIKEPort: true, Offload: true})
+			_, cport := cb.LocalPorts()
+			_, sport := sb.LocalPorts()
+			ep := Endpoint{netip.AddrPortFrom(tt.addr, cport), netip.AddrPortFrom(tt.addr, sport)}
+			var out [][]byte
+			add := func(n, size int) {
+				for range n {
+					b := make([]byte, size)
+					for j := range b {
+						b[j] = byte(len(out) + j)
+					}
+					out = append(out, b)
+				}
+			}
+			add(40, 1000)
+			add(3, 700)
+			add(1, 200) // a shorter one ends a run
+			add(1, 0)
+			add(70, 1200) // across the end of a batch
+			add(2, 1)
+			add(1, 1500)
+			if err := cb.Send(out, ep); err != nil {
+				t.Fatal(err)
+			}
+			bufs, sizes, eps := testBufs(3, 2048)
+			var got [][]byte
+			for len(got) < len(out) {
+				n, err := h.recv(sb, sfns, sockNATT, tt.addr.Is6())(bufs, sizes, eps)
+				if err != nil {
+					t.Fatalf("receive after %d of %d: %v (timed out: %v)", len(got), len(out), err, h.timedOut.Load())
+				}
+				for i := range n {
+					got = append(got, bytes.Clone(bufs[i][:sizes[i]]))
+					if eps[i] != (Endpoint{ep.Remote, ep.Local}) {
+						t.Fatalf("endpoint %v", eps[i])
+					}
+				}
+			}
+			for i := range out {
+				if !bytes.Equal(got[i], out[i]) {
+					t.Fatalf("datagram %d: %d octets % x..., want %d octets", i, len(got[i]), got[i][:min(4, len(got[i]))], len(out[i]))
+				}
+			}
+			if sb.coalesced.Load() == 0 {
+				t.Error("no datagram arrived coalesced: offload not exercised")
+			}
+			if n := cb.gsoRetries.Load(); n != 0 {
+				t.Errorf("%d coalesced sends refused", n)
+			}
+		})
+	}
+}
+
 func TestParseCmsg(t *testing.T) {
 	v4 := unix.PktInfo4(&unix.Inet4Pktinfo{Ifindex: 3, Spec_dst: [4]byte{10, 0, 0, 1}, Addr: [4]byte{192, 0, 2, 7}})
 	v6 := unix.PktInfo6(&unix.Inet6Pktinfo{Addr: netip.MustParseAddr("2001:db8::7").As16(), Ifindex: 5})
 	other := make([]byte, unix.CmsgSpace(4))
 	putCmsg(other, unix.SOL_SOCKET, unix.SO_TIMESTAMP, 4)
+	gro := func(size int32) []byte {
+		b := make([]byte, unix.CmsgSpace(4))
+		binary.NativeEndian.PutUint32(putCmsg(b, unix.SOL_UDP, unix.UDP_GRO, 4), uint32(size))
+		return b
+	}
+	// A control message too short for in_pktinfo.
+	short := make([]byte, unix.CmsgSpace(8))
+	putCmsg(short, unix.IPPROTO_IP, unix.IP_PKTINFO, 8)
 	for _, tt := range []struct {
 		name    string
 		b       []byte
 		dst     string
 		ifindex uint32
+		gso     int
 	}{
-		{"v4", v4, "192.0.2.7", 3},
-		{"v6", v6, "2001:db8::7", 5},
-		{"after another", append(bytes.Clone(other), v4...), "192.0.2.7", 3},
-		{"before another", append(bytes.Clone(v6), other...), "2001:db8::7", 5},
-		{"empty", nil, "", 0},
-		{"other only", other, "", 0},
-		{"truncated", v4[:unix.CmsgLen(unix.SizeofInet4Pktinfo)-1], "", 0}, // cmsg_len runs past the end
+		{"v4", v4, "192.0.2.7", 3, 0},
+		{"v6", v6, "2001:db8::7", 5, 0},
+		{"after another", append(bytes.Clone(other), v4...), "192.0.2.7", 3, 0},
+		{"before another", append(bytes.Clone(v6), other...), "2001:db8::7", 5, 0},
+		{"with GRO", append(bytes.Clone(v4), gro(1200)...), "192.0.2.7", 3, 1200},
+		{"GRO first", append(gro(1400), v6...), "2001:db8::7", 5, 1400},
+		{"negative GRO", gro(-5), "", 0, 0},
+		{"empty", nil, "", 0, 0},
+		{"other only", other, "", 0, 0},
+		{"short pktinfo", short, "", 0, 0},
+		{"truncated", v4[:unix.CmsgLen(unix.SizeofInet4Pktinfo)-1], "", 0, 0},     // cmsg_len runs past the end
+		{"bad length", append(make([]byte, unix.SizeofCmsghdr), v4...), "", 0, 0}, // cmsg_len 0
 	} {
-		dst, ifindex := parseCmsg(tt.b)
+		dst, ifindex, gso := parseCmsg(tt.b)
 		var want netip.Addr
 		if tt.dst != "" {
 			want = netip.MustParseAddr(tt.dst)
 		}
-		if dst != want || ifindex != tt.ifindex {
-			t.Errorf("%s: parseCmsg = %v, %d, want %v, %d", tt.name, dst, ifindex, want, tt.ifindex)
+		if dst != want || ifindex != tt.ifindex || gso != tt.gso {
+			t.Errorf("%s: parseCmsg = %v, %d, %d, want %v, %d, %d", tt.name, dst, ifindex, gso, want, tt.ifindex, tt.gso)
 		}
-	}
-	// A control message whose length is too short for in_pktinfo.
-	short := make([]byte, unix.CmsgSpace(8))
-	putCmsg(short, unix.IPPROTO_IP, unix.IP_PKTINFO, 8)
-	if dst, _ := parseCmsg(short); dst.IsValid() {
-		t.Errorf("short in_pktinfo: parseCmsg = %v", dst)
 	}
 	if n := testing.AllocsPerRun(100, func() { parseCmsg(v6) }); n != 0 {
 		t.Errorf("parseCmsg: %v allocations", n)
@@ -532,7 +611,7 @@ func TestParseCmsg(t *testing.T) {
 }
 
 // FuzzParseCmsg checks that no control buffer makes parseCmsg panic, and
-// that an address it returns is one the buffer holds.
+// that what it returns is in the buffer.
 func FuzzParseCmsg(f *testing.F) {
 	f.Add(unix.PktInfo4(&unix.Inet4Pktinfo{Ifindex: 1, Addr: [4]byte{127, 0, 0, 2}}))
 	f.Add(unix.PktInfo6(&unix.Inet6Pktinfo{Addr: netip.IPv6Loopback().As16(), Ifindex: 1}))
@@ -540,20 +619,20 @@ func FuzzParseCmsg(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(make([]byte, unix.SizeofCmsghdr))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		dst, _ := parseCmsg(b)
-		if !dst.IsValid() {
-			return
+		dst, _, gso := parseCmsg(b)
+		if gso < 0 || gso > 0 && len(b) < unix.CmsgLen(4) {
+			t.Fatalf("parseCmsg(%x): segment size %d", b, gso)
 		}
-		raw := dst.AsSlice()
-		if !bytes.Contains(b, raw) {
+		if dst.IsValid() && !bytes.Contains(b, dst.AsSlice()) {
 			t.Fatalf("parseCmsg(%x) = %v, not in the buffer", b, dst)
 		}
 	})
 }
 
 // TestUDPBindRawESP sends ESP over raw sockets, IPv4 and IPv6, in a
-// network namespace of its own, and UDP over IPv6 between two addresses on
-// a wildcard socket (loopback has only ::1 outside).
+// network namespace of its own. There it also sends UDP over IPv6 between
+// two addresses on a wildcard socket (loopback has only ::1 outside), and
+// datagrams longer than the MTU with offload on.
 func TestUDPBindRawESP(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("raw ESP needs root: CAP_NET_RAW for the sockets and CAP_SYS_ADMIN for the network namespace")
@@ -571,6 +650,9 @@ func TestUDPBindRawESP(t *testing.T) {
 		fb   []ReceiveFunc
 		bw   *UDPBind
 		fw   []ReceiveFunc
+		bo   *UDPBind
+		bp   *UDPBind
+		fp   []ReceiveFunc
 		opts = []byte{1, 1, 1, 0} // IPv4 options: NOP, NOP, NOP, end
 	)
 	ns.do(t, func() error {
@@ -581,7 +663,13 @@ func TestUDPBindRawESP(t *testing.T) {
 		if bb, fb, err = h.tryOpen(UDPBindConfig{Addrs: []netip.Addr{a2, a62}, RawESP: true, Ephemeral: true}); err != nil {
 			return err
 		}
-		bw, fw, err = h.tryOpen(UDPBindConfig{RawESP: true, Ephemeral: true})
+		if bw, fw, err = h.tryOpen(UDPBindConfig{RawESP: true, Ephemeral: true}); err != nil {
+			return err
+		}
+		if bo, _, err = h.tryOpen(UDPBindConfig{Addrs: []netip.Addr{a1}, NoIKEPort: true, Offload: true, Ephemeral: true}); err != nil {
+			return err
+		}
+		bp, fp, err = h.tryOpen(UDPBindConfig{Addrs: []netip.Addr{a2}, NoIKEPort: true, Offload: true, Ephemeral: true})
 		return err
 	})
 	if t.Failed() {
@@ -656,7 +744,7 @@ func TestUDPBindRawESP(t *testing.T) {
 		}
 		checkDatagrams(t, h.receive(h.recv(bb, fb, sockRaw, false), len(out)), out, Endpoint{ep.Remote, ep.Local})
 		// The wildcard bind too, since it is in the same namespace.
-		h.receive(h.recv(bw, fw, sockRaw, false), len(out))
+		checkDatagrams(t, h.receive(h.recv(bw, fw, sockRaw, false), len(out)), out, Endpoint{ep.Remote, ep.Local})
 	})
 
 	t.Run("UDP IPv6 source", func(t *testing.T) {
@@ -673,6 +761,40 @@ func TestUDPBindRawESP(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkDatagrams(t, h.receive(h.recv(ba, fa, sockNATT, true), 2), out[:2], ep)
+	})
+
+	t.Run("offload fallback", func(t *testing.T) {
+		// Datagrams longer than the MTU cannot be sent coalesced (EINVAL):
+		// they go one by one, fragmented, and offload stays on.
+		_, oport := bo.LocalPorts()
+		_, pport := bp.LocalPorts()
+		ep := Endpoint{netip.AddrPortFrom(a1, oport), netip.AddrPortFrom(a2, pport)}
+		out := make([][]byte, 6)
+		for i := range out {
+			out[i] = bytes.Repeat([]byte{byte(i + 1)}, 2000)
+		}
+		out[5] = out[5][:1000]
+		if err := bo.Send(out, ep); err != nil {
+			t.Fatal(err)
+		}
+		checkDatagrams(t, h.receive(fp[0], len(out)), out, Endpoint{ep.Remote, ep.Local})
+		if n := bo.gsoRetries.Load(); n == 0 {
+			t.Error("no coalesced send was refused: the fallback was not exercised")
+		}
+		if !(*bo.socks.Load())[0].gso.Load() {
+			t.Error("EINVAL turned offload off")
+		}
+		// Datagrams within the MTU still go coalesced.
+		for i := range out {
+			out[i] = out[i][:1000]
+		}
+		if err := bo.Send(out, ep); err != nil {
+			t.Fatal(err)
+		}
+		checkDatagrams(t, h.receive(fp[0], len(out)), out, Endpoint{ep.Remote, ep.Local})
+		if bp.coalesced.Load() == 0 {
+			t.Error("no datagram arrived coalesced")
+		}
 	})
 
 	t.Run("allocs", func(t *testing.T) {
@@ -714,8 +836,9 @@ func TestUDPBindRawESP(t *testing.T) {
 	})
 }
 
-// testNetns is a network namespace a test created: its loopback is up and
-// has the addresses 198.18.20.1, .2, 2001:db8:20::1 and ::2.
+// testNetns is a network namespace a test created: its loopback is up with
+// an Ethernet MTU (1500) and has the addresses 198.18.20.1, .2,
+// 2001:db8:20::1 and ::2.
 type testNetns struct{ name string }
 
 func newTestNetns(t *testing.T) testNetns {
@@ -741,7 +864,7 @@ func newTestNetns(t *testing.T) testNetns {
 		}
 	})
 	for _, args := range [][]string{
-		{"-n", ns.name, "link", "set", "lo", "up"},
+		{"-n", ns.name, "link", "set", "lo", "up", "mtu", "1500"},
 		{"-n", ns.name, "addr", "add", "198.18.20.1/32", "dev", "lo"},
 		{"-n", ns.name, "addr", "add", "198.18.20.2/32", "dev", "lo"},
 		{"-n", ns.name, "-6", "addr", "add", "2001:db8:20::1/128", "dev", "lo", "nodad"},
@@ -796,43 +919,48 @@ func (ns testNetns) do(t *testing.T, f func() error) {
 }
 
 // BenchmarkUDPBind measures a loopback exchange of batches of 16
-// datagrams: Send, then receive until all arrived.
+// datagrams of 1400 octets: Send, then receive until all arrived.
 func BenchmarkUDPBind(b *testing.B) {
-	cb, err := NewUDPBind(UDPBindConfig{Addrs: []netip.Addr{lo4}, NoIKEPort: true, Ephemeral: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sb, _ := NewUDPBind(UDPBindConfig{Addrs: []netip.Addr{lo4}, NoIKEPort: true, Ephemeral: true})
-	if _, err := cb.Open(); err != nil {
-		b.Fatal(err)
-	}
-	defer cb.Close()
-	fns, err := sb.Open()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Close()
-	_, cport := cb.LocalPorts()
-	_, sport := sb.LocalPorts()
-	ep := Endpoint{netip.AddrPortFrom(lo4, cport), netip.AddrPortFrom(lo4, sport)}
-	out := make([][]byte, 16)
-	for i := range out {
-		out[i] = make([]byte, 1400)
-	}
-	bufs, sizes, eps := testBufs(bindBatchSize, 2048)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(out) * 1400))
-	for b.Loop() {
-		if err := cb.Send(out, ep); err != nil {
-			b.Fatal(err)
-		}
-		for got := 0; got < len(out); {
-			n, err := fns[0](bufs, sizes, eps)
+	for _, offload := range []bool{false, true} {
+		b.Run(fmt.Sprintf("offload=%v", offload), func(b *testing.B) {
+			cfg := UDPBindConfig{Addrs: []netip.Addr{lo4}, NoIKEPort: true, Ephemeral: true, Offload: offload}
+			cb, err := NewUDPBind(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
-			got += n
-		}
+			sb, _ := NewUDPBind(cfg)
+			if _, err := cb.Open(); err != nil {
+				b.Fatal(err)
+			}
+			defer cb.Close()
+			fns, err := sb.Open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sb.Close()
+			_, cport := cb.LocalPorts()
+			_, sport := sb.LocalPorts()
+			ep := Endpoint{netip.AddrPortFrom(lo4, cport), netip.AddrPortFrom(lo4, sport)}
+			out := make([][]byte, 16)
+			for i := range out {
+				out[i] = make([]byte, 1400)
+			}
+			bufs, sizes, eps := testBufs(bindBatchSize, 2048)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(out) * 1400))
+			for b.Loop() {
+				if err := cb.Send(out, ep); err != nil {
+					b.Fatal(err)
+				}
+				for got := 0; got < len(out); {
+					n, err := fns[0](bufs, sizes, eps)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += n
+				}
+			}
+		})
 	}
 }
 

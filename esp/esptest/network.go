@@ -13,8 +13,8 @@ import (
 
 // The UDP ports every host listens on.
 const (
-	IKEPort  = 500
-	NATTPort = esp.NATTPort
+	IKEPort  = 500          // IKEPort is the IKE port (RFC 7296 §2).
+	NATTPort = esp.NATTPort // NATTPort is the NAT-T port (RFC 3948).
 )
 
 // QueueLen is how many datagrams wait at a bind before it drops the next
@@ -44,7 +44,8 @@ const (
 	// Duplicate delivers it twice.
 	Duplicate
 	// Reorder holds it back until the next datagram between the same two
-	// endpoints has been delivered, then delivers it (Stats.Reordered).
+	// endpoints has been delivered, then delivers it (Stats.Reordered);
+	// if none follows, it stays held.
 	Reorder
 )
 
@@ -63,7 +64,8 @@ func (v Verdict) String() string {
 	return fmt.Sprintf("Verdict(%d)", int(v))
 }
 
-// Stats counts what happened to the datagrams of a Network.
+// Stats counts what happened to the datagrams of a Network, as returned by
+// Network.Stats.
 type Stats struct {
 	Sent       uint64 // datagrams given to Send
 	Delivered  uint64 // queued at a bind; a duplicate counts twice
@@ -141,10 +143,11 @@ func (n *Network) NewBind(addr netip.Addr) esp.Bind {
 }
 
 // SetFilter makes f decide the fate of every datagram from now on; nil
-// delivers them all. from is the endpoint given to Send (its Local filled
-// in), to the one the receiver will see (after NAT); pkt is the datagram,
-// which f must neither change nor keep. f is called without locks held,
-// possibly from several goroutines at once.
+// delivers them all. f sees only datagrams that have a receiver (the others
+// are counted as Unroutable): from is the endpoint given to Send (its Local
+// filled in), to the one the receiver will see (after NAT); pkt is the
+// datagram, which f must neither change nor keep. f is called without locks
+// held, possibly from several goroutines at once, and may call the Network.
 func (n *Network) SetFilter(f func(from, to esp.Endpoint, pkt []byte) Verdict) {
 	if f == nil {
 		n.filter.Store(nil)
