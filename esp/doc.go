@@ -22,6 +22,12 @@
 // be opened in parallel, and the replay window is consulted without a lock
 // before the ICV check and updated under a short lock after it.
 //
+// The dataplane: Bind is the network side (UDPBind: the kernel's UDP sockets
+// on ports 500 and 4500 and raw ESP, batched; esp/esptest: an in-memory
+// network), SPD the policies of traffic selectors, and Engine moves packets
+// between a TUN device and a Bind through the SAs and policies installed in
+// it (see its doc comment for the pipeline).
+//
 // Buffers: Seal and Open work in place. Seal needs HeaderLen octets of room
 // before the packet and some after it; with Headroom and Tailroom to spare
 // neither allocates, which is what the dataplane's pooled buffers give them.

@@ -19,7 +19,7 @@ import (
 //	# comments and blank lines are ignored
 //	tun name ikego0 mtu 1400 address 198.18.2.1/24 address 2001:db8:2::1/64
 //	route 203.0.113.0/26
-//	listen natt-port 4500 ike-port 500 raw-esp address 198.51.100.1
+//	listen natt-port 4500 ike-port 500 raw-esp address 198.51.100.1 [no-offload]
 //	policy 1 local 198.18.2.0/24 remote 203.0.113.0/26 priority 100 action protect
 //	sa out policy 1 spi 0x1001 enc aes128gcm16 key 0x... local 198.51.100.1 remote 198.51.100.2:4500
 //	sa in policy 1 spi 0x2001 enc aes256 key 0x... integ sha256 integ-key 0x... local 198.51.100.1 remote 198.51.100.2:4500 replay 1024 esn
@@ -28,17 +28,18 @@ import (
 // port, UDP encapsulation (RFC 3948). Selectors use strongSwan's syntax and
 // may be repeated or comma-separated.
 type config struct {
-	tunName  string
-	mtu      int
-	addrs    []netip.Prefix
-	routes   []netip.Prefix
-	listen   []netip.Addr
-	ikePort  uint16
-	nattPort uint16
-	rawESP   bool
-	workers  int
-	policies []esp.Policy
-	sas      []staticSA
+	tunName   string
+	mtu       int
+	addrs     []netip.Prefix
+	routes    []netip.Prefix
+	listen    []netip.Addr
+	ikePort   uint16
+	nattPort  uint16
+	rawESP    bool
+	noOffload bool
+	workers   int
+	policies  []esp.Policy
+	sas       []staticSA
 }
 
 type staticSA struct {
@@ -187,7 +188,7 @@ func (c *config) parseTUN(w []string) error {
 }
 
 func (c *config) parseListen(w []string) error {
-	kv, err := pairs(w, "raw-esp")
+	kv, err := pairs(w, "raw-esp", "no-offload")
 	if err != nil {
 		return err
 	}
@@ -211,6 +212,8 @@ func (c *config) parseListen(w []string) error {
 			}
 		case "raw-esp":
 			c.rawESP = true
+		case "no-offload":
+			c.noOffload = true
 		default:
 			return fmt.Errorf("listen: unknown option %q", p[0])
 		}

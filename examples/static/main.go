@@ -74,6 +74,7 @@ func run(path string, statsEvery time.Duration, log *slog.Logger) error {
 	}
 	bind, err := esp.NewUDPBind(esp.UDPBindConfig{
 		Addrs: cfg.listen, IKEPort: cfg.ikePort, NATTPort: cfg.nattPort, RawESP: cfg.rawESP, Logger: log,
+		Offload: !cfg.noOffload,
 	})
 	if err != nil {
 		dev.Close()
