@@ -147,7 +147,7 @@ func (e *Engine) checkLife(ent *saEntry, now time.Time) {
 		return
 	}
 	l := &ent.life
-	pk, by := ent.sa.packets.Load(), ent.sa.bytes.Load()
+	pk, by := ent.sa.Usage()
 	age := now.Sub(ent.added)
 	over := func(v, lim uint64) bool { return lim != 0 && v >= lim }
 	overT := func(lim time.Duration) bool { return lim != 0 && age >= lim }

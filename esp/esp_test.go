@@ -272,7 +272,7 @@ func TestReplayLargeWindow(t *testing.T) {
 	for range 200000 {
 		seq := uint64(1 + r.Uint64()%20000)
 		want := !seen[seq] && (seq > top || top-seq < 4096)
-		if got := w.check(seq) && w.accept(seq); got != want {
+		if got := w.check(seq) && w.accept(seq, 1); got != want {
 			t.Fatalf("seq %d top %d: got %v want %v", seq, top, got, want)
 		}
 		if want {

@@ -120,7 +120,7 @@ func (sa *SA) open(b []byte, off int) (start, end int, nh uint8, err error) {
 			return 0, 0, 0, ErrPadding
 		}
 	}
-	if !sa.replay.accept(seq) {
+	if !sa.replay.accept(seq, payloadEnd) {
 		return 0, 0, 0, ErrReplay
 	}
 	start, end = ct, ct+payloadEnd
@@ -135,8 +135,6 @@ func (sa *SA) open(b []byte, off int) (start, end int, nh uint8, err error) {
 			return 0, 0, 0, err
 		}
 	}
-	sa.packets.Add(1)
-	sa.bytes.Add(uint64(end - start))
 	return start, end, nh, nil
 }
 

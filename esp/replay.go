@@ -29,6 +29,11 @@ type replayWindow struct {
 	mu     sync.Mutex
 	top    atomic.Uint64 // highest verified sequence number, 0 before the first
 	blocks []atomic.Uint64
+
+	// packets and bytes count what accept let through, under mu: Open
+	// takes the lock anyway, so counting there saves two atomic operations
+	// per packet.
+	packets, bytes uint64
 }
 
 func (w *replayWindow) init(size int) {
@@ -100,15 +105,31 @@ func (w *replayWindow) check(seq uint64) bool {
 	return w.blocks[(seq>>6)&w.mask].Load()&bit == 0
 }
 
-// accept records seq as received, and reports false if it was seen before or
-// has fallen out of the window meanwhile. Call it only after the ICV
-// verified.
-func (w *replayWindow) accept(seq uint64) bool {
+// accept records seq as received and counts n octets for it, and reports
+// false if it was seen before or has fallen out of the window meanwhile. Call
+// it only after the ICV verified.
+func (w *replayWindow) accept(seq uint64, n int) bool {
 	if seq == 0 {
 		return false
 	}
 	w.mu.Lock()
+	ok := w.acceptLocked(seq)
+	if ok {
+		w.packets++
+		w.bytes += uint64(n)
+	}
+	w.mu.Unlock()
+	return ok
+}
+
+// usage returns the packets and octets accept let through.
+func (w *replayWindow) usage() (packets, bytes uint64) {
+	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.packets, w.bytes
+}
+
+func (w *replayWindow) acceptLocked(seq uint64) bool {
 	top := w.top.Load()
 	if w.size == 0 {
 		if seq > top {

@@ -101,7 +101,7 @@ type SAParams struct {
 // Stats are an SA's counters. Every received packet that Open rejects is
 // counted once, by its error.
 type Stats struct {
-	Packets, Bytes uint64 // protected or verified packets, and their inner octets
+	Packets, Bytes uint64 // protected or verified packets, and their ESP payload octets (after IPComp)
 
 	UnknownSPI, Auth, Replay, Padding, Truncated, TooBig, Dummy, NextHeader, Compression uint64
 }
@@ -289,12 +289,20 @@ func (sa *SA) padLen(n int) int {
 
 // Stats returns a snapshot of the SA's counters.
 func (sa *SA) Stats() Stats {
+	pk, by := sa.Usage()
 	return Stats{
-		Packets: sa.packets.Load(), Bytes: sa.bytes.Load(),
+		Packets: pk, Bytes: by,
 		UnknownSPI: sa.errSPI.Load(), Auth: sa.errAuth.Load(), Replay: sa.errReplay.Load(),
 		Padding: sa.errPad.Load(), Truncated: sa.errTrunc.Load(), TooBig: sa.errBig.Load(),
 		Dummy: sa.errDummy.Load(), NextHeader: sa.errNext.Load(), Compression: sa.errComp.Load(),
 	}
+}
+
+// Usage returns the packets and ESP payload octets (after IPComp) the SA
+// protected or verified: what lifetimes in packets and bytes count.
+func (sa *SA) Usage() (packets, bytes uint64) {
+	pk, by := sa.replay.usage()
+	return sa.packets.Load() + pk, sa.bytes.Load() + by
 }
 
 // NextSeq reserves the next outbound sequence number. Without ESN the numbers

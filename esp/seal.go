@@ -70,7 +70,6 @@ func (sa *SA) SealPayload(b []byte, off int, nh uint8, seq uint64) ([]byte, erro
 		return nil, ErrNoRoom
 	}
 	n := len(b) - off
-	inner := n
 	if sa.comp != nil {
 		var ok bool
 		if b, n, ok = sa.compress(b, off, nh); ok {
@@ -135,7 +134,7 @@ func (sa *SA) SealPayload(b []byte, off int, nh uint8, seq uint64) ([]byte, erro
 		sa.pool.Put(st)
 	}
 	sa.packets.Add(1)
-	sa.bytes.Add(uint64(inner))
+	sa.bytes.Add(uint64(n))
 	return b[s:total], nil
 }
 
