@@ -114,8 +114,9 @@ func (e *Engine) route(p *packet) bool {
 	}
 	ent := st.out.Load()
 	if ent == nil || ent.hard.Load() {
-		e.hold(st, p, f)
-		return false
+		if ent = e.hold(st, p, f); ent == nil {
+			return false
+		}
 	}
 	if e.tooBig(p, ent) {
 		return false
@@ -123,9 +124,13 @@ func (e *Engine) route(p *packet) bool {
 	e.clampMSS(pkt, f, ent)
 	seq, err := ent.sa.NextSeq()
 	if err != nil {
-		// The SA is used up: treat it as gone, and let IKE know.
-		e.checkLife(ent, e.now())
-		e.hold(st, p, f)
+		// The SA is used up: it counts as expired, and the packet waits
+		// for the next one.
+		e.expire(ent)
+		if e.hold(st, p, f) != nil {
+			e.stats.dropped.Add(1)
+			e.release(p)
+		}
 		return false
 	}
 	p.entry, p.seq = ent, seq

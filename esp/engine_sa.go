@@ -152,18 +152,23 @@ func (e *Engine) checkLife(ent *saEntry, now time.Time) {
 	over := func(v, lim uint64) bool { return lim != 0 && v >= lim }
 	overT := func(lim time.Duration) bool { return lim != 0 && age >= lim }
 	if over(pk, l.HardPackets) || over(by, l.HardBytes) || overT(l.HardTime) {
-		if ent.hard.CompareAndSwap(false, true) {
-			e.mu.Lock()
-			e.deleteSALocked(ent.dir, ent.sa.spi)
-			e.mu.Unlock()
-			e.emit(Event{Kind: EventHardExpire, PolicyID: ent.policyID, SPI: ent.sa.spi, Dir: ent.dir})
-		}
+		e.expire(ent)
 		return
 	}
 	if over(pk, l.SoftPackets) || over(by, l.SoftBytes) || overT(l.SoftTime) {
 		if ent.soft.CompareAndSwap(false, true) {
 			e.emit(Event{Kind: EventSoftExpire, PolicyID: ent.policyID, SPI: ent.sa.spi, Dir: ent.dir})
 		}
+	}
+}
+
+// expire removes ent and raises its hard expiry, once.
+func (e *Engine) expire(ent *saEntry) {
+	if ent.hard.CompareAndSwap(false, true) {
+		e.mu.Lock()
+		e.deleteSALocked(ent.dir, ent.sa.spi)
+		e.mu.Unlock()
+		e.emit(Event{Kind: EventHardExpire, PolicyID: ent.policyID, SPI: ent.sa.spi, Dir: ent.dir})
 	}
 }
 
@@ -202,14 +207,17 @@ func (e *Engine) CheckLifetimes() {
 
 // hold keeps p for the policy until an SA is installed, and raises an
 // Acquire unless one is pending (re-raised after a second without an SA).
-func (e *Engine) hold(st *policyState, p *packet, f Flow) {
-	if e.cfg.HoldPackets < 0 {
-		e.stats.heldDropped.Add(1)
-		e.release(p)
-		return
-	}
+// If an SA was installed meanwhile, it returns it and leaves p to the caller;
+// otherwise it returns nil and has taken p. AddSA stores the SA before it
+// flushes the held packets under holdMu, and hold looks again under holdMu,
+// so no packet can be held after the flush.
+func (e *Engine) hold(st *policyState, p *packet, f Flow) *saEntry {
 	st.holdMu.Lock()
-	if len(st.held) < e.cfg.HoldPackets {
+	if ent := st.out.Load(); ent != nil && !ent.hard.Load() {
+		st.holdMu.Unlock()
+		return ent
+	}
+	if e.cfg.HoldPackets > 0 && len(st.held) < e.cfg.HoldPackets {
 		st.held = append(st.held, p)
 		p = nil
 	}
@@ -228,6 +236,7 @@ func (e *Engine) hold(st *policyState, p *packet, f Flow) {
 	if acquire {
 		e.emit(Event{Kind: EventAcquire, PolicyID: st.id, Dir: DirOut, Flow: f})
 	}
+	return nil
 }
 
 // flushHeld seals and sends the packets held for st through ent.
