@@ -110,12 +110,7 @@ func (e *Engine) toIKE(d []byte, ep Endpoint) {
 // frame the inner packet.
 func (e *Engine) openPacket(p *packet) {
 	out, err := p.entry.sa.Open(p.buf[:p.end], p.start)
-	if err != nil {
-		p.err = err
-		return
-	}
-	p.start = cap(p.buf) - cap(out)
-	p.end = p.start + len(out)
+	p.frame(out, err)
 }
 
 // deliverer takes batches in order, waits for their crypto, checks each
@@ -125,10 +120,9 @@ func (e *Engine) deliverer(q <-chan *batch) {
 	var group [][]byte
 	for b := range q {
 		b.mu.Lock()
-		now := e.now()
+		life := lifeCheck{e: e, now: e.now()}
 		group = group[:0]
 		off := -1
-		var last *saEntry
 		for i, p := range b.pkts {
 			if p.err != nil {
 				if p.err != ErrDummy {
@@ -146,12 +140,7 @@ func (e *Engine) deliverer(q <-chan *batch) {
 				}
 				continue
 			}
-			if p.entry != last {
-				if last != nil {
-					e.checkLife(last, now)
-				}
-				last = p.entry
-			}
+			life.saw(p.entry)
 			pkt := p.buf[p.start:p.end]
 			if f, ok := ParseFlow(pkt); ok {
 				e.clampMSS(pkt, f, p.entry)
@@ -166,9 +155,7 @@ func (e *Engine) deliverer(q <-chan *batch) {
 		if len(group) > 0 {
 			e.write(group, off)
 		}
-		if last != nil {
-			e.checkLife(last, now)
-		}
+		life.done()
 		for _, p := range b.pkts {
 			if p != nil {
 				e.release(p)

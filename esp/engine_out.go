@@ -2,6 +2,7 @@ package esp
 
 import (
 	"errors"
+	"time"
 
 	wgtun "golang.zx2c4.com/wireguard/tun"
 )
@@ -141,13 +142,40 @@ func (e *Engine) route(p *packet) bool {
 // ESP packet.
 func (e *Engine) sealPacket(p *packet) {
 	out, err := p.entry.sa.SealSeq(p.buf[:p.end], p.start, p.seq)
+	p.frame(out, err)
+}
+
+// frame records the result of an in-place Seal or Open: out is a subslice of
+// p.buf that runs to its end of capacity.
+func (p *packet) frame(out []byte, err error) {
 	if err != nil {
 		p.err = err
 		return
 	}
-	// out is a subslice of p.buf that runs to its end of capacity.
 	p.start = cap(p.buf) - cap(out)
 	p.end = p.start + len(out)
+}
+
+// lifeCheck runs the lifetime checks of the SAs a batch used, once per run of
+// packets of one SA rather than per packet.
+type lifeCheck struct {
+	e    *Engine
+	now  time.Time
+	last *saEntry
+}
+
+func (l *lifeCheck) saw(ent *saEntry) {
+	if ent != l.last {
+		l.done()
+		l.last = ent
+	}
+}
+
+func (l *lifeCheck) done() {
+	if l.last != nil {
+		l.e.checkLife(l.last, l.now)
+		l.last = nil
+	}
 }
 
 // sender takes batches in order, waits for their crypto, and sends runs of
@@ -156,21 +184,15 @@ func (e *Engine) sender(q <-chan *batch) {
 	var group [][]byte
 	for b := range q {
 		b.mu.Lock()
-		now := e.now()
+		life := lifeCheck{e: e, now: e.now()}
 		var cur Endpoint
-		var last *saEntry
 		group = group[:0]
 		for _, p := range b.pkts {
 			if p.err != nil {
 				e.stats.sealErr.Add(1)
 				continue
 			}
-			if p.entry != last {
-				if last != nil {
-					e.checkLife(last, now)
-				}
-				last = p.entry
-			}
+			life.saw(p.entry)
 			if len(group) > 0 && p.entry.ep != cur {
 				e.send(group, cur)
 				group = group[:0]
@@ -181,9 +203,7 @@ func (e *Engine) sender(q <-chan *batch) {
 		if len(group) > 0 {
 			e.send(group, cur)
 		}
-		if last != nil {
-			e.checkLife(last, now)
-		}
+		life.done()
 		for _, p := range b.pkts {
 			e.release(p)
 		}
