@@ -3,8 +3,18 @@
 // package esp implements (see ../shared/DESIGN.md). The wire codec of IKEv2
 // is the sub-package ike/wire.
 //
-// What exists so far are the IKEv2 cryptographic building blocks; there
-// are no sessions, exchanges, Manager, configuration or IKEv1 yet.
+// What exists so far are the IKEv2 cryptographic building blocks and the
+// virtual-IP pools; there are no sessions, exchanges, Manager, configuration
+// or IKEv1 yet.
+//
+// # Virtual IP pools (pool.go)
+//
+// Pool hands out roadwarrior addresses from a prefix or range for the
+// configuration payload (RFC 7296 Section 3.15), later also for IKEv1
+// mode-config and PPP's IPCP: leases keyed by identity, a requested address
+// honoured when free, fixed reservations, released addresses remembered for
+// a reconnect and reused oldest first when the pool runs out; memory grows
+// with the leases, not the prefix. Pools acquires one address per family.
 //
 // # Proposals (proposal.go)
 //
