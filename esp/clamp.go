@@ -10,11 +10,12 @@ import "encoding/binary"
 // innerMTU returns the largest inner packet that ent's SA carries in one
 // outer packet of the engine's path MTU.
 func (e *Engine) innerMTU(ent *saEntry) int {
+	ep := ent.ep.Load()
 	avail := e.cfg.PathMTU - 20
-	if ent.ep.Remote.Addr().Is6() && !ent.ep.Remote.Addr().Is4In6() {
+	if ep.Remote.Addr().Is6() && !ep.Remote.Addr().Is4In6() {
 		avail = e.cfg.PathMTU - 40
 	}
-	if !ent.ep.RawESP() {
+	if !ep.RawESP() {
 		avail -= UDPHeaderLen
 	}
 	sa := ent.sa

@@ -1,8 +1,10 @@
 package esp
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -102,6 +104,8 @@ type EngineConfig struct {
 	Logger *slog.Logger
 	// Now is the clock for time lifetimes; nil means time.Now.
 	Now func() time.Time
+	// Rand is the randomness for AllocSPI; nil means crypto/rand.
+	Rand io.Reader
 }
 
 // EngineStats are an Engine's counters: packets that went nowhere, by reason.
@@ -126,6 +130,7 @@ type Engine struct {
 	mu         sync.Mutex                          // serializes SA changes
 	sad        atomic.Pointer[map[uint32]*saEntry] // inbound SAs by SPI
 	out        map[uint32]*saEntry                 // outbound SAs by SPI, under mu
+	reserved   map[uint32]struct{}                 // SPIs from AllocSPI not yet installed, under mu
 	locals     map[uint16]*LocalConn               // under mu
 	localsSnap atomic.Pointer[map[uint16]*LocalConn]
 	events     chan Event
@@ -155,7 +160,7 @@ type saEntry struct {
 	sa       *SA
 	dir      Direction
 	policyID uint32
-	ep       Endpoint // outbound: where packets go
+	ep       atomic.Pointer[Endpoint] // outbound: where packets go; UpdateSA swaps it
 	life     Lifetime
 	added    time.Time
 	soft     atomic.Bool
@@ -220,16 +225,20 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: cfg, log: cfg.Logger, now: cfg.Now,
-		out:     map[uint32]*saEntry{},
-		events:  make(chan Event, 256),
-		cryptQ:  make(chan *batch, 1024),
-		closing: make(chan struct{}),
+		out:      map[uint32]*saEntry{},
+		reserved: map[uint32]struct{}{},
+		events:   make(chan Event, 256),
+		cryptQ:   make(chan *batch, 1024),
+		closing:  make(chan struct{}),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.cfg.Rand == nil {
+		e.cfg.Rand = rand.Reader
 	}
 	e.sad.Store(&map[uint32]*saEntry{})
 	e.localsSnap.Store(&map[uint16]*LocalConn{})

@@ -193,11 +193,12 @@ func (e *Engine) sender(q <-chan *batch) {
 				continue
 			}
 			life.saw(p.entry)
-			if len(group) > 0 && p.entry.ep != cur {
+			ep := *p.entry.ep.Load()
+			if len(group) > 0 && ep != cur {
 				e.send(group, cur)
 				group = group[:0]
 			}
-			cur = p.entry.ep
+			cur = ep
 			group = append(group, p.buf[p.start:p.end])
 		}
 		if len(group) > 0 {

@@ -1,8 +1,10 @@
 package esp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/netip"
 	"time"
@@ -56,13 +58,11 @@ func (e *Engine) AddSA(dir Direction, p SAParams, policyID uint32, life Lifetime
 	if err != nil {
 		return nil, err
 	}
-	ent := &saEntry{sa: sa, dir: dir, policyID: policyID, life: life, added: e.now(),
-		ep: Endpoint{Local: p.Local, Remote: p.Remote}}
-	if p.Remote.Port() != 0 && p.Local.Port() == 0 {
-		ent.ep.Local = netip.AddrPortFrom(p.Local.Addr(), e.cfg.NATTPort)
-	}
+	ent := &saEntry{sa: sa, dir: dir, policyID: policyID, life: life, added: e.now()}
+	ent.ep.Store(e.endpoint(p.Local, p.Remote))
 	e.mu.Lock()
 	if dir == DirIn {
+		delete(e.reserved, p.SPI)
 		old := *e.sad.Load()
 		if _, dup := old[p.SPI]; dup {
 			e.mu.Unlock()
@@ -88,6 +88,68 @@ func (e *Engine) AddSA(dir Direction, p SAParams, policyID uint32, life Lifetime
 	e.mu.Unlock()
 	e.flushHeld(st, ent)
 	return sa, nil
+}
+
+// endpoint is where an SA's packets go: from local to remote, UDP on the
+// NAT-T port when remote has a port and local has none.
+func (e *Engine) endpoint(local, remote netip.AddrPort) *Endpoint {
+	ep := &Endpoint{Local: local, Remote: remote}
+	if remote.Port() != 0 && local.Port() == 0 {
+		ep.Local = netip.AddrPortFrom(local.Addr(), e.cfg.NATTPort)
+	}
+	return ep
+}
+
+// AllocSPI returns a random SPI for a new inbound SA that no installed or
+// allocated SA uses, and keeps it for the caller until AddSA installs it or
+// ReleaseSPI gives it back (a negotiation that failed).
+func (e *Engine) AllocSPI() (uint32, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var b [4]byte
+	for range 64 {
+		if _, err := io.ReadFull(e.cfg.Rand, b[:]); err != nil {
+			return 0, fmt.Errorf("esp: allocating an SPI: %w", err)
+		}
+		spi := binary.BigEndian.Uint32(b[:])
+		if spi < 256 {
+			continue // reserved (RFC 4303 §2.1)
+		}
+		if _, used := (*e.sad.Load())[spi]; used {
+			continue
+		}
+		if _, used := e.reserved[spi]; used {
+			continue
+		}
+		e.reserved[spi] = struct{}{}
+		return spi, nil
+	}
+	return 0, errors.New("esp: no free SPI found")
+}
+
+// ReleaseSPI gives back an SPI from AllocSPI that was not installed.
+func (e *Engine) ReleaseSPI(spi uint32) {
+	e.mu.Lock()
+	delete(e.reserved, spi)
+	e.mu.Unlock()
+}
+
+// UpdateSA moves an outbound SA's packets to new endpoints: the float to
+// the NAT-T port, a NAT's new mapping, a MOBIKE address update (RFC 4555).
+// Packets already queued may still leave for the old endpoints. Inbound SAs
+// need no update: they are found by SPI wherever their packets come from.
+func (e *Engine) UpdateSA(dir Direction, spi uint32, local, remote netip.AddrPort) error {
+	if dir != DirOut {
+		return errors.New("esp: only outbound SAs have endpoints to update")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ent, ok := e.out[spi]
+	if !ok {
+		return fmt.Errorf("esp: no outbound SA %#x", spi)
+	}
+	ent.ep.Store(e.endpoint(local, remote))
+	return nil
 }
 
 // DeleteSA removes the SA with the given SPI and direction, and reports
@@ -256,7 +318,7 @@ func (e *Engine) flushHeld(st *policyState, ent *saEntry) {
 		p.seq = seq
 		e.sealPacket(p)
 		if p.err == nil {
-			if err := e.cfg.Bind.Send([][]byte{p.buf[p.start:p.end]}, ent.ep); err != nil {
+			if err := e.cfg.Bind.Send([][]byte{p.buf[p.start:p.end]}, *ent.ep.Load()); err != nil {
 				e.stats.sendErr.Add(1)
 			}
 		}

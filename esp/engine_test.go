@@ -479,3 +479,94 @@ func TestEngineLocalConn(t *testing.T) {
 	default:
 	}
 }
+
+// TestEngineAllocSPI: SPIs are random, above the reserved range, never
+// handed out twice while allocated or installed, and reusable once released.
+func TestEngineAllocSPI(t *testing.T) {
+	network := esptest.NewNetwork()
+	// A source that repeats itself: the engine must skip SPIs in use.
+	rnd := &repeatRand{vals: []uint32{7, 0x1000, 0x1000, 0x2000, 0x1000, 0x3000}}
+	e, err := esp.NewEngine(esp.EngineConfig{TUN: tuntest.NewChannel(0), Bind: network.NewBind(outerA), Rand: rnd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	a, err := e.AllocSPI()
+	if err != nil || a != 0x1000 {
+		t.Fatalf("first SPI %#x, %v; want 0x1000 (7 is reserved)", a, err)
+	}
+	b, _ := e.AllocSPI()
+	if b != 0x2000 {
+		t.Fatalf("second SPI %#x, want 0x2000 (0x1000 is allocated)", b)
+	}
+	if _, err := e.AddSA(esp.DirIn, params(a, outerA, outerB), 1, esp.Lifetime{}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.AllocSPI()
+	if c != 0x3000 {
+		t.Fatalf("third SPI %#x, want 0x3000 (0x1000 is installed)", c)
+	}
+	e.ReleaseSPI(b)
+	rnd.vals = []uint32{0x2000}
+	if d, _ := e.AllocSPI(); d != 0x2000 {
+		t.Fatalf("released SPI not reusable: got %#x", d)
+	}
+	rnd.vals = []uint32{0x1000}
+	if _, err := e.AllocSPI(); err == nil {
+		t.Fatal("an SPI in use was handed out")
+	}
+}
+
+// repeatRand yields its values as big-endian uint32s, the last one forever.
+type repeatRand struct{ vals []uint32 }
+
+func (r *repeatRand) Read(p []byte) (int, error) {
+	for i := 0; i+4 <= len(p); i += 4 {
+		binary.BigEndian.PutUint32(p[i:], r.vals[0])
+		if len(r.vals) > 1 {
+			r.vals = r.vals[1:]
+		}
+	}
+	return len(p), nil
+}
+
+// TestEngineUpdateSA: after an endpoint update, packets go to the new peer
+// address.
+func TestEngineUpdateSA(t *testing.T) {
+	a, b, network := pair(t, 0)
+	connect(t, a, b, 0x9000, esp.Lifetime{})
+	a.dev.Inbound <- udp(1, 10)
+	recv(t, b, 5*time.Second)
+	moved := netip.MustParseAddr("198.51.100.3")
+	c := network.NewBind(moved)
+	recvs, err := c.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := a.e.UpdateSA(esp.DirOut, 0x9000, netip.AddrPortFrom(outerA, 4500), netip.AddrPortFrom(moved, 4500)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.e.UpdateSA(esp.DirOut, 0x9999, netip.AddrPortFrom(outerA, 4500), netip.AddrPortFrom(moved, 4500)); err == nil {
+		t.Fatal("updating an unknown SA succeeded")
+	}
+	a.dev.Inbound <- udp(2, 10)
+	got := make(chan esp.Endpoint, 1)
+	go func() {
+		bufs, sizes, eps := [][]byte{make([]byte, 2048)}, []int{0}, []esp.Endpoint{{}}
+		for _, r := range recvs {
+			if n, err := r(bufs, sizes, eps); err == nil && n > 0 {
+				got <- eps[0]
+				return
+			}
+		}
+	}()
+	select {
+	case ep := <-got:
+		if ep.Remote.Addr() != outerA || ep.Local.Addr() != moved {
+			t.Fatalf("datagram %v", ep)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing reached the new address")
+	}
+}

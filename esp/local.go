@@ -164,7 +164,8 @@ func (c *LocalConn) WriteTo(b []byte, to LocalAddr) (int, error) {
 	// The checksum over our address and the address the peer believes it
 	// has (its NAT-OA is its own business: RFC 3948 §3.1.2 has the
 	// receiver fix it up).
-	local, peer := ent.ep.Local.Addr(), to.Peer.Addr()
+	ep := *ent.ep.Load()
+	local, peer := ep.Local.Addr(), to.Peer.Addr()
 	if local.Is4() == peer.Is4() {
 		c := ^udpChecksum(udp, local, peer)
 		if c == 0 {
@@ -180,7 +181,7 @@ func (c *LocalConn) WriteTo(b []byte, to LocalAddr) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := c.e.cfg.Bind.Send([][]byte{out}, ent.ep); err != nil {
+	if err := c.e.cfg.Bind.Send([][]byte{out}, ep); err != nil {
 		return 0, err
 	}
 	return len(b), nil
