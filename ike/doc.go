@@ -3,9 +3,16 @@
 // package esp implements (see ../shared/DESIGN.md). The wire codec of IKEv2
 // is the sub-package ike/wire.
 //
-// What exists so far are the IKEv2 cryptographic building blocks and the
-// virtual-IP pools; there are no sessions, exchanges, Manager, configuration
+// What exists so far are the IKEv2 cryptographic building blocks, exchange
+// helpers and the virtual-IP pools; there are no sessions, exchanges, Manager, configuration
 // or IKEv1 yet.
+//
+// # Exchange helpers (natd.go, cookie.go, retransmit.go, dataplane.go)
+//
+// NATHash and DetectNAT (RFC 7296 Section 2.23, with FakeNATHash to force
+// UDP encapsulation), Cookies (Section 2.6, HMAC with a rotating secret),
+// Retransmit (strongSwan's 4 s × 1.8^n, 5 tries), and Dataplane, what the
+// sessions will need from esp.Engine.
 //
 // # Virtual IP pools (pool.go)
 //
