@@ -570,3 +570,68 @@ func TestEngineUpdateSA(t *testing.T) {
 		t.Fatal("nothing reached the new address")
 	}
 }
+
+// TestEngineDemux: on the NAT-T port the engine tells IKE (behind the
+// non-ESP marker), NAT keepalives and ESP apart; everything on the IKE port
+// is IKE.
+func TestEngineDemux(t *testing.T) {
+	leakcheck.Check(t, 5*time.Second)
+	network := esptest.NewNetwork()
+	type ike struct {
+		pkt []byte
+		ep  esp.Endpoint
+	}
+	got := make(chan ike, 4)
+	e, err := esp.NewEngine(esp.EngineConfig{TUN: tuntest.NewChannel(0), Bind: network.NewBind(outerB),
+		IKE: func(pkt []byte, ep esp.Endpoint) { got <- ike{append([]byte(nil), pkt...), ep} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	peer := network.NewBind(outerA)
+	if _, err := peer.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	send := func(port uint16, d []byte) {
+		t.Helper()
+		ep := esp.Endpoint{Local: netip.AddrPortFrom(outerA, port), Remote: netip.AddrPortFrom(outerB, port)}
+		if err := peer.Send([][]byte{d}, ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := []byte("an IKE message, 28 octets or more")
+	send(500, msg)
+	send(4500, append([]byte{0, 0, 0, 0}, msg...))
+	send(4500, []byte{0xff})                            // keepalive
+	send(4500, []byte{0, 0, 0x99, 0x99, 0, 0, 0, 1, 9}) // ESP with an unknown SPI
+	ports := map[uint16]bool{}
+	for range 2 { // the two ports have their own receivers: any order
+		select {
+		case m := <-got:
+			if string(m.pkt) != string(msg) || m.ep.Remote.Addr() != outerA {
+				t.Fatalf("IKE: %q from %v", m.pkt, m.ep)
+			}
+			ports[m.ep.Local.Port()] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("IKE messages arrived on %v only", ports)
+		}
+	}
+	if !ports[500] || !ports[4500] {
+		t.Fatalf("IKE messages arrived on %v, want 500 and 4500", ports)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := e.Stats()
+		if st.Keepalives == 1 && st.UnknownSPI == 1 && st.IKE == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
