@@ -7,11 +7,13 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
 	"github.com/ikego/ikego/internal/interop"
 )
@@ -46,13 +48,14 @@ func listenIn(t *testing.T, ns string, addr netip.AddrPort) *net.UDPConn {
 	return c
 }
 
-// TestInteropSAInitStrongSwan: strongSwan (the rig's ikev2-psk client)
-// starts an IKE SA with our IKE_SA_INIT responder. That our keys are right is
-// shown by its next message: the IKE_AUTH request, which strongSwan encrypts
-// with the keys it derived, must decrypt and verify with ours and carry its
-// identity. (IKE_AUTH itself is not answered yet: that is the next step of
-// the IKEv2 work.)
-func TestInteropSAInitStrongSwan(t *testing.T) {
+// TestInteropStrongSwanPSK: strongSwan (the rig's ikev2-psk roadwarrior
+// client) connects to our IKE_SA_INIT and IKE_AUTH responders: its IKE_AUTH
+// request must decrypt and verify with our keys and its PSK, and it must
+// accept our answer (AUTH, a virtual IP from the pool, narrowed traffic
+// selectors, an ESP proposal) and install the CHILD_SA, as its SA listing
+// shows. The ESP traffic itself is not carried yet: the session, Manager and
+// dataplane wiring come next.
+func TestInteropStrongSwanPSK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
@@ -67,8 +70,6 @@ func TestInteropSAInitStrongSwan(t *testing.T) {
 	if err := rig.Start("left", "ikev2-psk"); err != nil {
 		t.Fatal(err)
 	}
-	// swanctl --initiate waits for an IKE_AUTH answer that never comes;
-	// Down at cleanup stops charon.
 	go rig.Initiate("ikev2-psk", "left")
 
 	resp := &saInitResponder{rand: newDetRand(42), proposals: DefaultIKEProposals()}
@@ -100,12 +101,26 @@ func TestInteropSAInitStrongSwan(t *testing.T) {
 		t.Error("strongSwan with kernel-libipsec fakes a NAT; we did not see it")
 	}
 
-	// The IKE_AUTH request comes on 4500 (the float after NAT detection),
-	// behind the non-ESP marker.
-	_, recv, err := res.Keys.SKCiphers(res.Proposal, false)
+	pool, err := NewPool("rw4", netip.MustParsePrefix(info["POOL4"]))
 	if err != nil {
 		t.Fatal(err)
 	}
+	auth := &authResponder{
+		rand: newDetRand(43), localID: wire.IDFQDN, localData: []byte(info["SERVER_ID"]),
+		psk: func(typ wire.IDType, id []byte) []byte {
+			if typ == wire.IDRFC822 && string(id) == info["CLIENT1_ID"] {
+				return []byte(info["PSK"])
+			}
+			return nil
+		},
+		espProposals: MustParseProposals("aes128gcm16, aes256gcm16", wire.ProtocolESP),
+		localTS: []esp.Selector{esp.SelectorFromPrefix(netip.MustParsePrefix("203.0.113.0/26")),
+			esp.SelectorFromPrefix(netip.MustParsePrefix("198.18.1.0/24"))},
+		pools: Pools{pool},
+		dns:   []netip.Addr{netip.MustParseAddr(info["DNS4"])},
+	}
+	// The IKE_AUTH request comes on 4500 (the float after NAT detection),
+	// behind the non-ESP marker.
 	for {
 		c4500.SetReadDeadline(deadline)
 		n, src, err := c4500.ReadFromUDPAddrPort(buf)
@@ -120,21 +135,34 @@ func TestInteropSAInitStrongSwan(t *testing.T) {
 		if err != nil {
 			t.Fatalf("IKE_AUTH does not parse: %v", err)
 		}
-		if m.Header.Exchange != wire.ExchangeIKEAuth || m.Header.InitiatorSPI != res.SPIi || m.Header.ResponderSPI != res.SPIr {
-			t.Fatalf("unexpected message %v", m)
+		if m.Header.Exchange != wire.ExchangeIKEAuth {
+			continue
 		}
 		if _, ok := wire.Find[*wire.SKF](m.Payloads); ok {
 			t.Skip("strongSwan fragmented IKE_AUTH; reassembly is not wired here yet")
 		}
-		inner, err := wire.DecryptMessage(m, recv)
+		out, child, err := auth.Respond(res, m)
 		if err != nil {
-			t.Fatalf("strongSwan's IKE_AUTH does not decrypt with our keys: %v", err)
+			t.Fatalf("IKE_AUTH: %v", err)
 		}
-		id, ok := wire.Find[*wire.ID](inner)
-		if !ok || string(id.Data) != info["LEFT_ID"] {
-			t.Fatalf("IKE_AUTH inner payloads %v, want IDi %s", inner, info["LEFT_ID"])
+		if _, err := c4500.WriteToUDPAddrPort(append([]byte{0, 0, 0, 0}, out...), src); err != nil {
+			t.Fatal(err)
 		}
-		t.Logf("decrypted strongSwan's IKE_AUTH: %d payloads, IDi %s", len(inner), id.Data)
-		return
+		t.Logf("CHILD_SA %v, SPIs in %#x out %#x, TS %v === %v, VIP %v", child.Proposal, child.InSPI, child.OutSPI,
+			child.LocalTS, child.RemoteTS, child.VIPs)
+		if len(child.VIPs) != 1 || child.VIPs[0] != netip.MustParseAddr(info["FIRST_VIP4"]) {
+			t.Fatalf("virtual IPs %v, want %s", child.VIPs, info["FIRST_VIP4"])
+		}
+		break
 	}
+	sas, err := rig.WaitInstalled("left", 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ESTABLISHED", "INSTALLED", info["FIRST_VIP4"], "203.0.113.0/26", "198.18.1.0/24"} {
+		if !strings.Contains(sas, want) {
+			t.Errorf("strongSwan's SA listing lacks %q:\n%s", want, sas)
+		}
+	}
+	t.Logf("strongSwan:\n%s", sas)
 }
