@@ -1,9 +1,7 @@
 package ike
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"runtime"
@@ -16,11 +14,12 @@ import (
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
 	"github.com/ikego/ikego/internal/interop"
+	"github.com/ikego/ikego/tun"
 )
 
-// listenIn opens a UDP socket bound to addr inside the network namespace ns
-// (a socket stays in the namespace it was made in).
-func listenIn(t *testing.T, ns string, addr netip.AddrPort) *net.UDPConn {
+// inNetns runs fn on a thread inside the network namespace ns: sockets, TUN
+// devices and netlink changes made there stay in that namespace.
+func inNetns(t *testing.T, ns string, fn func()) {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -37,24 +36,27 @@ func listenIn(t *testing.T, ns string, addr netip.AddrPort) *net.UDPConn {
 	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 		t.Fatal(err)
 	}
-	c, lerr := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
-	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
-		panic("cannot return to the test's network namespace: " + err.Error())
-	}
-	if lerr != nil {
-		t.Fatal(lerr)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	defer func() {
+		if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
+			panic("cannot return to the test's network namespace: " + err.Error())
+		}
+	}()
+	fn()
 }
 
-// TestInteropStrongSwanPSK: strongSwan (the rig's ikev2-psk roadwarrior
-// client) connects to our IKE_SA_INIT and IKE_AUTH responders: its IKE_AUTH
-// request must decrypt and verify with our keys and its PSK, and it must
-// accept our answer (AUTH, a virtual IP from the pool, narrowed traffic
-// selectors, an ESP proposal) and install the CHILD_SA, as its SA listing
-// shows. The ESP traffic itself is not carried yet: the session, Manager and
-// dataplane wiring come next.
+type ikeDatagram struct {
+	pkt []byte
+	ep  esp.Endpoint
+}
+
+// TestInteropStrongSwanPSK is the rig's ikev2-psk scenario with our side as
+// the responder, driven by hand until the session and Manager exist:
+// strongSwan's roadwarrior client runs IKE_SA_INIT and IKE_AUTH (PSK, a
+// virtual IP from the pool, two subnets narrowed from 0.0.0.0/0) against our
+// exchange tasks; the CHILD_SA goes into an esp.Engine with a real TUN device
+// in the responder's namespace; then strongSwan's SA listing must show the SA
+// installed, and its pings to both subnets must be answered through the
+// tunnel.
 func TestInteropStrongSwanPSK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
@@ -65,46 +67,45 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 	if err := rig.NetUp(false); err != nil {
 		t.Fatal(err)
 	}
-	c500 := listenIn(t, info["NS_RIGHT"], netip.AddrPortFrom(right, 500))
-	c4500 := listenIn(t, info["NS_RIGHT"], netip.AddrPortFrom(right, 4500))
+	ikeIn := make(chan ikeDatagram, 16)
+	var (
+		bind *esp.UDPBind
+		eng  *esp.Engine
+		err  error
+	)
+	inNetns(t, info["NS_RIGHT"], func() {
+		dev, err := tun.Create(tun.Config{Name: "ikego0", MTU: 1400, Routes: []netip.Prefix{netip.MustParsePrefix(info["POOL4"])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bind, err = esp.NewUDPBind(esp.UDPBindConfig{Addrs: []netip.Addr{right}, Offload: true}); err != nil {
+			dev.Close()
+			t.Fatal(err)
+		}
+		eng, err = esp.NewEngine(esp.EngineConfig{TUN: dev, Bind: bind, IKE: func(pkt []byte, ep esp.Endpoint) {
+			select {
+			case ikeIn <- ikeDatagram{append([]byte(nil), pkt...), ep}:
+			default:
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err = eng.Start(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer eng.Close()
 	if err := rig.Start("left", "ikev2-psk"); err != nil {
 		t.Fatal(err)
 	}
 	go rig.Initiate("ikev2-psk", "left")
 
-	resp := &saInitResponder{rand: newDetRand(42), proposals: DefaultIKEProposals()}
-	buf := make([]byte, 65536)
-	deadline := time.Now().Add(30 * time.Second)
-	var res *saInitResult
-	var from netip.AddrPort
-	for res == nil {
-		c500.SetReadDeadline(deadline)
-		n, src, err := c500.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			t.Fatalf("no IKE_SA_INIT from strongSwan: %v", err)
-		}
-		m, err := wire.Parse(append([]byte(nil), buf[:n]...))
-		if err != nil {
-			t.Fatalf("strongSwan's IKE_SA_INIT does not parse: %v", err)
-		}
-		out, r, err := resp.Respond(m, netip.AddrPortFrom(right, 500), src)
-		if err != nil {
-			t.Fatalf("responding: %v", err)
-		}
-		if _, err := c500.WriteToUDPAddrPort(out, src); err != nil {
-			t.Fatal(err)
-		}
-		res, from = r, src
-	}
-	t.Logf("selected proposal: %v; NAT %+v", res.Proposal, res.NAT)
-	if !res.NAT.RemoteBehindNAT {
-		t.Error("strongSwan with kernel-libipsec fakes a NAT; we did not see it")
-	}
-
 	pool, err := NewPool("rw4", netip.MustParsePrefix(info["POOL4"]))
 	if err != nil {
 		t.Fatal(err)
 	}
+	saInit := &saInitResponder{rand: newDetRand(42), proposals: DefaultIKEProposals()}
 	auth := &authResponder{
 		rand: newDetRand(43), localID: wire.IDFQDN, localData: []byte(info["SERVER_ID"]),
 		psk: func(typ wire.IDType, id []byte) []byte {
@@ -119,42 +120,72 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 		pools: Pools{pool},
 		dns:   []netip.Addr{netip.MustParseAddr(info["DNS4"])},
 	}
-	// The IKE_AUTH request comes on 4500 (the float after NAT detection),
-	// behind the non-ESP marker.
-	for {
-		c4500.SetReadDeadline(deadline)
-		n, src, err := c4500.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			t.Fatalf("no IKE_AUTH from strongSwan: %v", err)
+	timeout := time.After(30 * time.Second)
+	var res *saInitResult
+	var child *childResult
+	var peer esp.Endpoint
+	for child == nil {
+		var d ikeDatagram
+		select {
+		case d = <-ikeIn:
+		case <-timeout:
+			t.Fatalf("strongSwan did not complete IKE_SA_INIT and IKE_AUTH (IKE_SA_INIT done: %v)", res != nil)
 		}
-		d := buf[:n]
-		if len(d) < 4 || !bytes.Equal(d[:4], []byte{0, 0, 0, 0}) || src.Addr() != from.Addr() {
+		m, err := wire.Parse(d.pkt)
+		if err != nil {
+			t.Fatalf("strongSwan's message does not parse: %v", err)
+		}
+		var out []byte
+		switch {
+		case m.Header.Exchange == wire.ExchangeIKESAInit && !m.Header.IsResponse():
+			var r *saInitResult
+			if out, r, err = saInit.Respond(m, d.ep.Local, d.ep.Remote); err != nil {
+				t.Fatalf("IKE_SA_INIT: %v", err)
+			}
+			if r != nil {
+				res = r
+				t.Logf("selected proposal: %v; NAT %+v", res.Proposal, res.NAT)
+			}
+		case m.Header.Exchange == wire.ExchangeIKEAuth && res != nil:
+			if _, ok := wire.Find[*wire.SKF](m.Payloads); ok {
+				t.Skip("strongSwan fragmented IKE_AUTH; reassembly is not wired here yet")
+			}
+			if out, child, err = auth.Respond(res, m); err != nil {
+				t.Fatalf("IKE_AUTH: %v", err)
+			}
+			peer = d.ep
+		default:
 			continue
 		}
-		m, err := wire.Parse(append([]byte(nil), d[4:]...))
-		if err != nil {
-			t.Fatalf("IKE_AUTH does not parse: %v", err)
+		if d.ep.Local.Port() != 500 {
+			out = append([]byte{0, 0, 0, 0}, out...) // the non-ESP marker on 4500
 		}
-		if m.Header.Exchange != wire.ExchangeIKEAuth {
-			continue
-		}
-		if _, ok := wire.Find[*wire.SKF](m.Payloads); ok {
-			t.Skip("strongSwan fragmented IKE_AUTH; reassembly is not wired here yet")
-		}
-		out, child, err := auth.Respond(res, m)
-		if err != nil {
-			t.Fatalf("IKE_AUTH: %v", err)
-		}
-		if _, err := c4500.WriteToUDPAddrPort(append([]byte{0, 0, 0, 0}, out...), src); err != nil {
+		if err := bind.Send([][]byte{out}, d.ep); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("CHILD_SA %v, SPIs in %#x out %#x, TS %v === %v, VIP %v", child.Proposal, child.InSPI, child.OutSPI,
-			child.LocalTS, child.RemoteTS, child.VIPs)
-		if len(child.VIPs) != 1 || child.VIPs[0] != netip.MustParseAddr(info["FIRST_VIP4"]) {
-			t.Fatalf("virtual IPs %v, want %s", child.VIPs, info["FIRST_VIP4"])
-		}
-		break
 	}
+	t.Logf("CHILD_SA %v, SPIs in %#x out %#x, TS %v === %v, VIP %v", child.Proposal, child.InSPI, child.OutSPI,
+		child.LocalTS, child.RemoteTS, child.VIPs)
+	if len(child.VIPs) != 1 || child.VIPs[0] != netip.MustParseAddr(info["FIRST_VIP4"]) {
+		t.Fatalf("virtual IPs %v, want %s", child.VIPs, info["FIRST_VIP4"])
+	}
+
+	// Install the CHILD_SA: the policy, then inbound, then outbound.
+	if err := eng.SetPolicy(esp.Policy{ID: 1, Priority: 100, Action: esp.ActionProtect, Local: child.LocalTS, Remote: child.RemoteTS}); err != nil {
+		t.Fatal(err)
+	}
+	outP, inP := child.Keys.SAParams(false)
+	inP.SPI, inP.ReplayWindow = child.InSPI, 1024
+	inP.Local, inP.Remote = peer.Local, peer.Remote
+	outP.SPI = child.OutSPI
+	outP.Local, outP.Remote = peer.Local, peer.Remote
+	if _, err := eng.AddSA(esp.DirIn, inP, 1, esp.Lifetime{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.AddSA(esp.DirOut, outP, 1, esp.Lifetime{}); err != nil {
+		t.Fatal(err)
+	}
+
 	sas, err := rig.WaitInstalled("left", 15*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -164,5 +195,14 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 			t.Errorf("strongSwan's SA listing lacks %q:\n%s", want, sas)
 		}
 	}
-	t.Logf("strongSwan:\n%s", sas)
+	for _, host := range strings.Fields(info["PING"]) {
+		if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", host); err != nil {
+			t.Fatalf("ping %s through the tunnel: %v\n%s\nengine %+v", host, err, out, eng.Stats())
+		}
+	}
+	sas, _ = rig.ListSAs("left")
+	t.Logf("strongSwan after the pings:\n%s", sas)
+	if st := eng.Stats(); st.OpenErrors+st.PolicyMismatch+st.UnknownSPI != 0 {
+		t.Errorf("engine errors: %+v", st)
+	}
 }
