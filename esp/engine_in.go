@@ -39,25 +39,10 @@ func (e *Engine) netReader(recv ReceiveFunc, q chan<- *batch) {
 					b.pkts = append(b.pkts, p)
 				}
 			}
-			if len(b.pkts) == 0 {
-				e.batches.Put(b)
-			} else {
-				b.mu.Lock()
-				e.cryptQ <- b
-				q <- b
-			}
+			e.dispatch(b, q)
 		}
 		if err != nil {
-			select {
-			case <-e.closing:
-			default:
-				e.log.Error("receive failed; this socket stops", "err", err)
-			}
-			for _, p := range pkts {
-				if p != nil {
-					e.release(p)
-				}
-			}
+			e.stopReader(pkts, err, "receive failed; this socket stops")
 			return
 		}
 	}

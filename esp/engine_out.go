@@ -56,13 +56,7 @@ func (e *Engine) tunReader(q chan<- *batch) {
 					b.pkts = append(b.pkts, p)
 				}
 			}
-			if len(b.pkts) == 0 {
-				e.batches.Put(b)
-			} else {
-				b.mu.Lock()
-				e.cryptQ <- b
-				q <- b
-			}
+			e.dispatch(b, q)
 		}
 		if errors.Is(err, wgtun.ErrTooManySegments) {
 			// A GSO packet that splits into more segments than one batch
@@ -71,17 +65,35 @@ func (e *Engine) tunReader(q chan<- *batch) {
 			continue
 		}
 		if err != nil {
-			select {
-			case <-e.closing:
-			default:
-				e.log.Error("TUN read failed; outbound traffic stops", "err", err)
-			}
-			for _, p := range pkts {
-				if p != nil {
-					e.release(p)
-				}
-			}
+			e.stopReader(pkts, err, "TUN read failed; outbound traffic stops")
 			return
+		}
+	}
+}
+
+// dispatch queues a batch to the crypto workers and, in the same order, to
+// its ordered stage; an empty one goes back to the pool.
+func (e *Engine) dispatch(b *batch, q chan<- *batch) {
+	if len(b.pkts) == 0 {
+		e.batches.Put(b)
+		return
+	}
+	b.mu.Lock()
+	e.cryptQ <- b
+	q <- b
+}
+
+// stopReader ends a reader: it logs why unless the engine is closing, and
+// gives its spare packets back.
+func (e *Engine) stopReader(pkts []*packet, err error, msg string) {
+	select {
+	case <-e.closing:
+	default:
+		e.log.Error(msg, "err", err)
+	}
+	for _, p := range pkts {
+		if p != nil {
+			e.release(p)
 		}
 	}
 }
