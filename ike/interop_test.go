@@ -61,9 +61,38 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
+	// ikev2-psk-v6: the same over IPv6 outer addresses, with an IPv4 and an
+	// IPv6 virtual IP and an IPv6 subnet.
+	for _, scen := range []string{"ikev2-psk", "ikev2-psk-v6"} {
+		t.Run(scen, func(t *testing.T) { interopPSK(t, scen) })
+	}
+}
+
+func interopPSK(t *testing.T, scen string) {
+	v6 := scen == "ikev2-psk-v6"
 	rig := interop.Available(t)
-	info := rig.Info("ikev2-psk")
+	info := rig.Info(scen)
 	right := netip.MustParseAddr(info["RIGHT_ADDR"])
+	routes := []netip.Prefix{netip.MustParsePrefix(info["POOL4"])}
+	localTS := []esp.Selector{esp.SelectorFromPrefix(netip.MustParsePrefix("203.0.113.0/26")),
+		esp.SelectorFromPrefix(netip.MustParsePrefix("198.18.1.0/24"))}
+	pool, err := NewPool("rw4", netip.MustParsePrefix(info["POOL4"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := Pools{pool}
+	wantVIPs := []string{info["FIRST_VIP4"]}
+	if v6 {
+		right = netip.MustParseAddr(info["RIGHT_ADDR6"])
+		routes = append(routes, netip.MustParsePrefix(info["POOL6"]))
+		localTS = append(localTS, esp.SelectorFromPrefix(netip.MustParsePrefix("2001:db8:1::/64")))
+		pool6, err := NewPool("rw6", netip.MustParsePrefix(info["POOL6"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pools = append(pools, pool6)
+		wantVIPs = append(wantVIPs, info["FIRST_VIP6"])
+	}
 	if err := rig.NetUp(false); err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +100,9 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 	var (
 		bind *esp.UDPBind
 		eng  *esp.Engine
-		err  error
 	)
 	inNetns(t, info["NS_RIGHT"], func() {
-		dev, err := tun.Create(tun.Config{Name: "ikego0", MTU: 1400, Routes: []netip.Prefix{netip.MustParsePrefix(info["POOL4"])}})
+		dev, err := tun.Create(tun.Config{Name: "ikego0", MTU: 1400, Routes: routes})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,15 +124,11 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 		}
 	})
 	defer eng.Close()
-	if err := rig.Start("left", "ikev2-psk"); err != nil {
+	if err := rig.Start("left", scen); err != nil {
 		t.Fatal(err)
 	}
-	go rig.Initiate("ikev2-psk", "left")
+	go rig.Initiate(scen, "left")
 
-	pool, err := NewPool("rw4", netip.MustParsePrefix(info["POOL4"]))
-	if err != nil {
-		t.Fatal(err)
-	}
 	saInit := &saInitResponder{rand: newDetRand(42), proposals: DefaultIKEProposals()}
 	auth := &authResponder{
 		rand: newDetRand(43), localID: wire.IDFQDN, localData: []byte(info["SERVER_ID"]),
@@ -115,10 +139,9 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 			return nil
 		},
 		espProposals: MustParseProposals("aes128gcm16, aes256gcm16", wire.ProtocolESP),
-		localTS: []esp.Selector{esp.SelectorFromPrefix(netip.MustParsePrefix("203.0.113.0/26")),
-			esp.SelectorFromPrefix(netip.MustParsePrefix("198.18.1.0/24"))},
-		pools: Pools{pool},
-		dns:   []netip.Addr{netip.MustParseAddr(info["DNS4"])},
+		localTS:      localTS,
+		pools:        pools,
+		dns:          []netip.Addr{netip.MustParseAddr(info["DNS4"])},
 	}
 	timeout := time.After(30 * time.Second)
 	var res *saInitResult
@@ -166,8 +189,8 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 	}
 	t.Logf("CHILD_SA %v, SPIs in %#x out %#x, TS %v === %v, VIP %v", child.Proposal, child.InSPI, child.OutSPI,
 		child.LocalTS, child.RemoteTS, child.VIPs)
-	if len(child.VIPs) != 1 || child.VIPs[0] != netip.MustParseAddr(info["FIRST_VIP4"]) {
-		t.Fatalf("virtual IPs %v, want %s", child.VIPs, info["FIRST_VIP4"])
+	if fmt.Sprint(child.VIPs) != fmt.Sprint(wantVIPs) {
+		t.Fatalf("virtual IPs %v, want %v", child.VIPs, wantVIPs)
 	}
 
 	// Install the CHILD_SA: the policy, then inbound, then outbound.
@@ -190,7 +213,7 @@ func TestInteropStrongSwanPSK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ESTABLISHED", "INSTALLED", info["FIRST_VIP4"], "203.0.113.0/26", "198.18.1.0/24"} {
+	for _, want := range append([]string{"ESTABLISHED", "INSTALLED", "203.0.113.0/26", "198.18.1.0/24"}, wantVIPs...) {
 		if !strings.Contains(sas, want) {
 			t.Errorf("strongSwan's SA listing lacks %q:\n%s", want, sas)
 		}
