@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // PEM block types (RFC 7468, Section 5 onwards, and the OpenSSL traditional
@@ -191,24 +192,9 @@ func asSigner(k any) (crypto.Signer, error) {
 // its self-signature; a request whose signature does not verify is an error
 // wrapping ErrBadSignature.
 func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
-	der := data
-	if isPEM(data) {
-		blocks, err := pemBlocks(data)
-		if err != nil {
-			return nil, err
-		}
-		der = nil
-		for _, b := range blocks {
-			if b.Type == pemCSR || b.Type == pemCSROld {
-				if der != nil {
-					return nil, errors.New("pki: more than one certificate request")
-				}
-				der = b.Bytes
-			}
-		}
-		if der == nil {
-			return nil, errors.New("pki: no CERTIFICATE REQUEST in the PEM file")
-		}
+	der, err := onlyDER(data, "certificate request", "CERTIFICATE REQUEST", pemCSR, pemCSROld)
+	if err != nil {
+		return nil, err
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
@@ -220,27 +206,37 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
+// onlyDER returns data itself when it is DER, or the body of its one PEM
+// block of the given types; what and label name the object in the errors.
+func onlyDER(data []byte, what, label string, types ...string) ([]byte, error) {
+	if !isPEM(data) {
+		return data, nil
+	}
+	blocks, err := pemBlocks(data)
+	if err != nil {
+		return nil, err
+	}
+	var der []byte
+	for _, b := range blocks {
+		if slices.Contains(types, b.Type) {
+			if der != nil {
+				return nil, errors.New("pki: more than one " + what)
+			}
+			der = b.Bytes
+		}
+	}
+	if der == nil {
+		return nil, errors.New("pki: no " + label + " in the PEM file")
+	}
+	return der, nil
+}
+
 // ParseCRL parses a CRL (RFC 5280, Section 5) in PEM ("X509 CRL") or DER.
 // It does not check the signature; Verify does, against the issuer.
 func ParseCRL(data []byte) (*x509.RevocationList, error) {
-	der := data
-	if isPEM(data) {
-		blocks, err := pemBlocks(data)
-		if err != nil {
-			return nil, err
-		}
-		der = nil
-		for _, b := range blocks {
-			if b.Type == pemCRL {
-				if der != nil {
-					return nil, errors.New("pki: more than one CRL")
-				}
-				der = b.Bytes
-			}
-		}
-		if der == nil {
-			return nil, errors.New("pki: no X509 CRL in the PEM file")
-		}
+	der, err := onlyDER(data, "CRL", "X509 CRL", pemCRL)
+	if err != nil {
+		return nil, err
 	}
 	crl, err := x509.ParseRevocationList(der)
 	if err != nil {
