@@ -2,23 +2,24 @@ package ike
 
 import (
 	"crypto/subtle"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
+	"github.com/ikego/ikego/pki"
 )
 
-// The IKE_AUTH exchange (RFC 7296 §1.2) with pre-shared keys, as responder:
-// it authenticates both ends and creates the first CHILD_SA.
+// The IKE_AUTH exchange (RFC 7296 §1.2): it authenticates both ends, with
+// a pre-shared key or a certificate's signature, and creates the first
+// CHILD_SA; the configuration payload gives a roadwarrior its virtual IPs.
 //
-//	HDR, SK { IDi, [IDr], AUTH, [CP(CFG_REQUEST)], SAi2, TSi, TSr, N... } -->
-//	<-- HDR, SK { IDr, AUTH, [CP(CFG_REPLY)], SAr2, TSi, TSr }
+//	HDR, SK { IDi, [CERT+], [N(INITIAL_CONTACT)], [CERTREQ], [IDr], AUTH,
+//	          [CP(CFG_REQUEST)], SAi2, TSi, TSr, N... } -->
+//	<-- HDR, SK { IDr, [CERT+], AUTH, [CP(CFG_REPLY)], SAr2, TSi, TSr, N... }
 //
-// Certificates, EAP and the initiator side are still to come.
+// EAP is still to come.
 
 // pskAuth returns the AUTH data of a PSK authentication (RFC 7296 §2.15):
 //
@@ -36,206 +37,6 @@ func pskAuth(prfID wire.PRFID, psk, message, peerNonce, skp, idBody []byte) ([]b
 
 // ErrAuthFailed is the peer's AUTH payload not verifying.
 var ErrAuthFailed = errors.New("ike: authentication failed")
-
-// authResponder answers IKE_AUTH requests authenticated with a PSK.
-type authResponder struct {
-	rand io.Reader
-	// localID is our identity (the IDr we send): type and data.
-	localID   wire.IDType
-	localData []byte
-	// psk returns the shared secret for the peer's identity, or nil.
-	psk          func(idType wire.IDType, id []byte) []byte
-	espProposals []Proposal
-	// localTS are the subnets behind us; the peer's TSr is narrowed to them
-	// (RFC 7296 §2.9).
-	localTS []esp.Selector
-	pools   Pools
-	dns     []netip.Addr
-}
-
-// childResult is the CHILD_SA the exchange created.
-type childResult struct {
-	Proposal          Proposal // with the peer's SPI
-	InSPI             uint32   // ours: where the peer sends
-	OutSPI            uint32   // the peer's
-	Keys              *ChildKeys
-	LocalTS, RemoteTS []esp.Selector
-	VIPs              []netip.Addr
-	PeerIDType        wire.IDType
-	PeerID            []byte
-}
-
-// Respond verifies an encrypted IKE_AUTH request of the IKE SA set up by
-// init and builds the encrypted response. A *NotifyError means the response
-// (if any) carries that error.
-func (r *authResponder) Respond(init *saInitResult, m *wire.Message) (resp []byte, child *childResult, err error) {
-	send, recv, err := init.Keys.SKCiphers(init.Proposal, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	h := m.Header
-	if h.Exchange != wire.ExchangeIKEAuth || h.IsResponse() || h.InitiatorSPI != init.SPIi || h.ResponderSPI != init.SPIr || h.MessageID != 1 {
-		return nil, nil, errors.New("ike: not the IKE_AUTH request of this IKE SA")
-	}
-	inner, err := wire.DecryptMessage(m, recv)
-	if err != nil {
-		return nil, nil, err // RFC 7296 §2.21.2: drop what does not verify
-	}
-	reply := func(ps ...wire.Payload) ([]byte, error) {
-		hdr := wire.Header{InitiatorSPI: init.SPIi, ResponderSPI: init.SPIr, Exchange: wire.ExchangeIKEAuth,
-			Flags: wire.FlagResponse, MessageID: h.MessageID, MajorVersion: 2}
-		return wire.EncryptMessage(hdr, ps, send, r.rand)
-	}
-	fail := func(n wire.NotifyType, reason string) ([]byte, *childResult, error) {
-		out, err := reply(&wire.Notify{Kind: n})
-		if err != nil {
-			return nil, nil, err
-		}
-		return out, nil, &NotifyError{n, reason}
-	}
-	if err := wire.CheckRules(wire.ExchangeIKEAuth, false, true, inner); err != nil {
-		return fail(wire.NotifyInvalidSyntax, err.Error())
-	}
-	var idi *wire.ID
-	for _, p := range inner {
-		if id, ok := p.(*wire.ID); ok && !id.Responder {
-			idi = id
-		}
-	}
-	auth, okAuth := wire.Find[*wire.Auth](inner)
-	if idi == nil || !okAuth || auth.Method != wire.AuthPSK {
-		return fail(wire.NotifyAuthenticationFailed, "only PSK authentication is implemented")
-	}
-	psk := r.psk(idi.IDType, idi.Data)
-	if psk == nil {
-		return fail(wire.NotifyAuthenticationFailed, fmt.Sprintf("no PSK for %v %q", idi.IDType, idi.Data))
-	}
-	want, err := pskAuth(init.Keys.PRF, psk, init.Request, init.Nr, init.Keys.SKpi, idi.Body())
-	if err != nil {
-		return nil, nil, err
-	}
-	if subtle.ConstantTimeCompare(want, auth.Data) != 1 {
-		return fail(wire.NotifyAuthenticationFailed, "the peer's AUTH does not verify with the PSK")
-	}
-
-	// Our side of the authentication.
-	idr := &wire.ID{Responder: true, IDType: r.localID, Data: r.localData}
-	idrBody, err := idBody(idr)
-	if err != nil {
-		return nil, nil, err
-	}
-	ourAuth, err := pskAuth(init.Keys.PRF, psk, init.Response, init.Ni, init.Keys.SKpr, idrBody)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := []wire.Payload{idr, &wire.Auth{Method: wire.AuthPSK, Data: ourAuth}}
-
-	// The CHILD_SA.
-	child = &childResult{PeerIDType: idi.IDType, PeerID: append([]byte(nil), idi.Data...)}
-	sa, _ := wire.Find[*wire.SA](inner)
-	var tsi, tsr *wire.TS
-	for _, p := range inner {
-		if ts, ok := p.(*wire.TS); ok {
-			if ts.Responder {
-				tsr = ts
-			} else {
-				tsi = ts
-			}
-		}
-	}
-	if sa == nil || tsi == nil || tsr == nil {
-		// A childless IKE SA is not offered: RFC 6023 is not implemented.
-		return fail(wire.NotifyInvalidSyntax, "IKE_AUTH without a CHILD_SA")
-	}
-	if cp, ok := wire.Find[*wire.CP](inner); ok && cp.CfgType == wire.CfgRequest {
-		var req []netip.Addr
-		for _, a := range cp.Attributes {
-			switch a.Type {
-			case wire.CPInternalIP4Address, wire.CPInternalIP6Address:
-				addr, _ := a.Addr()
-				if !addr.IsValid() {
-					addr = netip.IPv4Unspecified()
-					if a.Type == wire.CPInternalIP6Address {
-						addr = netip.IPv6Unspecified()
-					}
-				}
-				req = append(req, addr)
-			}
-		}
-		if len(req) > 0 {
-			vips, err := r.pools.AcquireAll(string(idi.Data), req)
-			if err != nil || len(vips) == 0 {
-				return fail(wire.NotifyInternalAddressFailure, fmt.Sprintf("no virtual IP: %v", err))
-			}
-			child.VIPs = vips
-			reply := &wire.CP{CfgType: wire.CfgReply}
-			for _, v := range vips {
-				t := wire.CPInternalIP4Address
-				if v.Is6() {
-					t = wire.CPInternalIP6Address
-					b := append(v.AsSlice(), 128)
-					reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: t, Value: b})
-					continue
-				}
-				reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: t, Value: v.AsSlice()})
-			}
-			for _, d := range r.dns {
-				t := wire.CPInternalIP4DNS
-				if d.Is6() {
-					t = wire.CPInternalIP6DNS
-				}
-				reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: t, Value: d.AsSlice()})
-			}
-			out = append(out, reply)
-		}
-	}
-	received := ProposalsFromSA(sa)
-	sel, ok := Select(r.espProposals, received, true)
-	if !ok || len(sel.SPI) != 4 {
-		out = append(out, &wire.Notify{Kind: wire.NotifyNoProposalChosen})
-		b, err := reply(out...)
-		return b, nil, errors.Join(err, &NotifyError{wire.NotifyNoProposalChosen, "no ESP proposal matches"})
-	}
-	// TSi: the peer's side, narrowed to its virtual IPs when it has any;
-	// TSr: our subnets within what it asked for.
-	var remoteTS []esp.Selector
-	if len(child.VIPs) > 0 {
-		for _, v := range child.VIPs {
-			remoteTS = append(remoteTS, esp.SelectorFromPrefix(netip.PrefixFrom(v, v.BitLen())))
-		}
-	} else {
-		remoteTS = fromWireTS(tsi.Selectors)
-	}
-	localTS := narrow(r.localTS, fromWireTS(tsr.Selectors))
-	if len(localTS) == 0 || len(remoteTS) == 0 {
-		out = append(out, &wire.Notify{Kind: wire.NotifyTSUnacceptable})
-		b, err := reply(out...)
-		return b, nil, errors.Join(err, &NotifyError{wire.NotifyTSUnacceptable, "no traffic selectors in common"})
-	}
-	var spi [4]byte
-	for binary.BigEndian.Uint32(spi[:]) < 256 {
-		if _, err := io.ReadFull(r.rand, spi[:]); err != nil {
-			return nil, nil, err
-		}
-	}
-	child.OutSPI = binary.BigEndian.Uint32(sel.SPI)
-	child.InSPI = binary.BigEndian.Uint32(spi[:])
-	child.Proposal = sel
-	child.LocalTS, child.RemoteTS = localTS, remoteTS
-	if child.Keys, err = init.Keys.ChildKeys(sel, nil, init.Ni, init.Nr); err != nil {
-		return nil, nil, err
-	}
-	ours := sel
-	ours.SPI = spi[:]
-	out = append(out, SAPayload([]Proposal{ours}),
-		&wire.TS{Selectors: toWireTS(remoteTS)},
-		&wire.TS{Responder: true, Selectors: toWireTS(localTS)})
-	resp, err = reply(out...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return resp, child, nil
-}
 
 // idBody returns the ID payload's body as AUTH covers it (RFC 7296 §2.15):
 // type, three reserved octets and the data.
@@ -280,4 +81,379 @@ func toWireTS(ss []esp.Selector) []wire.Selector {
 		out = append(out, wire.Selector{Type: t, IPProtocol: s.Proto, StartPort: s.StartPort, EndPort: s.EndPort, Start: s.Start, End: s.End})
 	}
 	return out
+}
+
+// authCandidates returns the connections that may serve an IKE SA between
+// local and remote: their addresses match and they accept the IKE
+// proposal already selected.
+func (s *session) authCandidates() []*PeerConfig {
+	var out []*PeerConfig
+	for _, p := range s.env.peers() {
+		if !p.matchesAddrs(s.local.Addr(), s.remote.Addr()) {
+			continue
+		}
+		if _, ok := Select(p.ikeProposals(), []Proposal{s.prop}, true); !ok {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// localIdentity is the identity we send for p.
+func (s *session) localIdentity(p *PeerConfig) pki.Identity {
+	if p.Local.ID.Type != 0 {
+		return p.Local.ID
+	}
+	if p.Local.Method == AuthPubKey && len(p.Local.Certificates) > 0 && len(p.Local.Certificates[0].RawSubject) > 2 {
+		if id, err := pki.NewIdentity(pki.IDType(wire.IDDERASN1DN), p.Local.Certificates[0].RawSubject); err == nil {
+			return id
+		}
+	}
+	return pki.AddrIdentity(s.local.Addr().Unmap())
+}
+
+// ourAuth builds our ID, CERT and AUTH payloads for p. message is the
+// IKE_SA_INIT message we sent, peerNonce the peer's nonce.
+func (s *session) ourAuth(p *PeerConfig, responder bool, message, peerNonce []byte) ([]wire.Payload, error) {
+	id := s.localIdentity(p)
+	idp := &wire.ID{Responder: responder, IDType: wire.IDType(id.Type), Data: id.Data}
+	body, err := idBody(idp)
+	if err != nil {
+		return nil, err
+	}
+	skp := s.keys.SKpi
+	if responder {
+		skp = s.keys.SKpr
+	}
+	out := []wire.Payload{idp}
+	switch p.Local.Method {
+	case AuthPSK:
+		a, err := pskAuth(s.keys.PRF, p.Local.PSK, message, peerNonce, skp, body)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &wire.Auth{Method: wire.AuthPSK, Data: a})
+	case AuthPubKey:
+		octets, err := signedOctets(s.keys.PRF, message, peerNonce, skp, body)
+		if err != nil {
+			return nil, err
+		}
+		a, err := signAuth(p.Local.Key, octets, s.peerHashes, s.env.rand)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, certPayloads(p.Local.Certificates)...)
+		out = append(out, a)
+	default:
+		return nil, fmt.Errorf("ike: local authentication %v not implemented", p.Local.Method)
+	}
+	return out, nil
+}
+
+// verifyPeer checks the peer's AUTH (and certificate) against p. message
+// is the IKE_SA_INIT message the peer sent, ourNonce our nonce. It returns
+// the identity the peer proved.
+func (s *session) verifyPeer(p *PeerConfig, inner []wire.Payload, peerIsResponder bool, message, ourNonce []byte) (pki.Identity, error) {
+	var idp *wire.ID
+	for _, pl := range inner {
+		if id, ok := pl.(*wire.ID); ok && id.Responder == peerIsResponder {
+			idp = id
+		}
+	}
+	auth, okAuth := wire.Find[*wire.Auth](inner)
+	if idp == nil || !okAuth {
+		return pki.Identity{}, fmt.Errorf("%w: no ID or AUTH payload", ErrAuthFailed)
+	}
+	id, err := pki.NewIdentity(pki.IDType(idp.IDType), idp.Data)
+	if err != nil {
+		return pki.Identity{}, fmt.Errorf("%w: bad identity: %v", ErrAuthFailed, err)
+	}
+	if p.Remote.ID.Type != 0 && !id.Matches(p.Remote.ID) {
+		return id, fmt.Errorf("%w: identity %v does not match %v", ErrAuthFailed, id, p.Remote.ID)
+	}
+	body, err := idBody(idp)
+	if err != nil {
+		return id, err
+	}
+	skp := s.keys.SKpi
+	if peerIsResponder {
+		skp = s.keys.SKpr
+	}
+	switch p.Remote.Method {
+	case AuthPSK:
+		if auth.Method != wire.AuthPSK {
+			return id, fmt.Errorf("%w: peer uses %v, configured psk", ErrAuthFailed, auth.Method)
+		}
+		want, err := pskAuth(s.keys.PRF, p.Remote.PSK, message, ourNonce, skp, body)
+		if err != nil {
+			return id, err
+		}
+		if subtle.ConstantTimeCompare(want, auth.Data) != 1 {
+			return id, fmt.Errorf("%w: the AUTH of %v does not verify with the pre-shared key", ErrAuthFailed, id)
+		}
+	case AuthPubKey:
+		if auth.Method == wire.AuthPSK {
+			return id, fmt.Errorf("%w: peer uses a pre-shared key, configured pubkey", ErrAuthFailed)
+		}
+		leaf, chain, err := parseCertPayloads(inner)
+		if err != nil {
+			return id, fmt.Errorf("%w: %v", ErrAuthFailed, err)
+		}
+		if leaf == nil {
+			return id, fmt.Errorf("%w: %v sent no certificate", ErrAuthFailed, id)
+		}
+		if _, err := pki.Verify(leaf, pki.VerifyOptions{Roots: p.Remote.CAs, Intermediates: chain, CRLs: p.Remote.CRLs, Time: s.env.now()}); err != nil {
+			return id, fmt.Errorf("%w: certificate of %v: %v", ErrAuthFailed, id, err)
+		}
+		if id.HasWildcards() || !pki.MatchCertificate(id, leaf) {
+			return id, fmt.Errorf("%w: identity %v is not in its certificate (%s)", ErrAuthFailed, id, leaf.Subject)
+		}
+		octets, err := signedOctets(s.keys.PRF, message, ourNonce, skp, body)
+		if err != nil {
+			return id, err
+		}
+		if err := verifyAuth(leaf.PublicKey, auth, octets); err != nil {
+			return id, fmt.Errorf("%w: signature of %v: %v", ErrAuthFailed, id, err)
+		}
+	default:
+		return id, fmt.Errorf("ike: remote authentication %v not implemented", p.Remote.Method)
+	}
+	return id, nil
+}
+
+// respondAuth answers the IKE_AUTH request as responder.
+func (s *session) respondAuth(inner []wire.Payload, ep esp.Endpoint) []wire.Payload {
+	fail := func(n wire.NotifyType, err error) []wire.Payload {
+		s.logger().Info("IKE_AUTH failed", "err", err)
+		s.close(err, false)
+		return []wire.Payload{&wire.Notify{Kind: n}}
+	}
+	if err := wire.CheckRules(wire.ExchangeIKEAuth, false, true, inner); err != nil {
+		return fail(wire.NotifyInvalidSyntax, err)
+	}
+	if _, ok := wire.Find[*wire.Auth](inner); !ok {
+		return fail(wire.NotifyAuthenticationFailed, errors.New("ike: EAP is not implemented (IKE_AUTH without AUTH)"))
+	}
+	var idr *wire.ID
+	for _, p := range inner {
+		if id, ok := p.(*wire.ID); ok && id.Responder {
+			idr = id
+		}
+	}
+	var peer *PeerConfig
+	var remoteID pki.Identity
+	var errs []error
+	for _, cand := range s.authCandidates() {
+		if idr != nil {
+			want, err := pki.NewIdentity(pki.IDType(idr.IDType), idr.Data)
+			if err == nil && !s.localIdentity(cand).Equal(want) {
+				continue // the peer wants another of our identities
+			}
+		}
+		id, err := s.verifyPeer(cand, inner, false, s.init.Request, s.init.Nr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", cand.Name, err))
+			continue
+		}
+		peer, remoteID = cand, id
+		break
+	}
+	if peer == nil {
+		if len(errs) == 0 {
+			errs = append(errs, errors.New("ike: no connection matches"))
+		}
+		return fail(wire.NotifyAuthenticationFailed, errors.Join(errs...))
+	}
+	s.peer, s.remoteID = peer, remoteID
+	s.logger().Info("peer authenticated", "id", remoteID.String(), "method", peer.Remote.Method.String())
+	out, err := s.ourAuth(peer, true, s.init.Response, s.init.Ni)
+	if err != nil {
+		return fail(wire.NotifyAuthenticationFailed, err)
+	}
+	_, s.initialContact = wire.FindNotify(inner, wire.NotifyInitialContact)
+
+	if cp, ok := wire.Find[*wire.CP](inner); ok && cp.CfgType == wire.CfgRequest {
+		reply, err := s.assignVIPs(cp)
+		if err != nil {
+			s.logger().Info("no virtual IP", "err", err)
+			// §3.15.4: the IKE SA may stay, but no CHILD_SA without an address.
+			s.established()
+			return append(out, &wire.Notify{Kind: wire.NotifyInternalAddressFailure})
+		}
+		if reply != nil {
+			out = append(out, reply)
+		}
+	}
+	s.established()
+	req, ok := parseChildPayloads(inner)
+	if !ok {
+		return out // a childless IKE_AUTH (RFC 6023) gets no CHILD_SA
+	}
+	nc, err := s.respondChild(req, false)
+	if err == nil {
+		var keys *ChildKeys
+		if keys, err = s.keys.ChildKeys(nc.child.proposal, nil, s.init.Ni, s.init.Nr); err == nil {
+			err = s.installNegotiated(nc, keys, false)
+		}
+		if err == nil {
+			return append(out, nc.responsePayloads()...)
+		}
+	}
+	s.logger().Info("no CHILD_SA", "err", err)
+	var ne *NotifyError
+	if errors.As(err, &ne) {
+		return append(out, &wire.Notify{Kind: ne.Notify})
+	}
+	return append(out, &wire.Notify{Kind: wire.NotifyNoProposalChosen})
+}
+
+// assignVIPs answers a CFG_REQUEST from the pools of the connection.
+func (s *session) assignVIPs(cp *wire.CP) (*wire.CP, error) {
+	var req []netip.Addr
+	for _, a := range cp.Attributes {
+		switch a.Type {
+		case wire.CPInternalIP4Address, wire.CPInternalIP6Address:
+			addr, _ := a.Addr()
+			if !addr.IsValid() {
+				addr = netip.IPv4Unspecified()
+				if a.Type == wire.CPInternalIP6Address {
+					addr = netip.IPv6Unspecified()
+				}
+			}
+			req = append(req, addr)
+		}
+	}
+	if len(req) == 0 {
+		return nil, nil
+	}
+	var pools Pools
+	for _, name := range s.peer.Pools {
+		for _, p := range s.env.pools {
+			if p.Name() == name {
+				pools = append(pools, p)
+			}
+		}
+	}
+	if len(pools) == 0 {
+		return nil, errors.New("ike: the connection has no pool")
+	}
+	vips, err := pools.AcquireAll(s.remoteID.String(), req)
+	if err != nil {
+		return nil, err
+	}
+	if len(vips) == 0 {
+		return nil, ErrPoolExhausted
+	}
+	s.vips = vips
+	reply := &wire.CP{CfgType: wire.CfgReply}
+	for _, v := range vips {
+		if v.Is6() {
+			reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.CPInternalIP6Address, Value: append(v.AsSlice(), 128)})
+			continue
+		}
+		reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.CPInternalIP4Address, Value: v.AsSlice()})
+	}
+	for _, d := range s.peer.DNS {
+		t := wire.CPInternalIP4DNS
+		if d.Is6() {
+			t = wire.CPInternalIP6DNS
+		}
+		reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: t, Value: d.AsSlice()})
+	}
+	return reply, nil
+}
+
+// authInitiatorTask is our IKE_AUTH request as initiator, with the first
+// CHILD_SA.
+type authInitiatorTask struct {
+	offer *childOffer
+}
+
+func (*authInitiatorTask) exchange() wire.ExchangeType { return wire.ExchangeIKEAuth }
+
+func (t *authInitiatorTask) build(s *session) ([]wire.Payload, error) {
+	p := s.peer
+	ps, err := s.ourAuth(p, false, s.init.Request, s.init.Nr)
+	if err != nil {
+		return nil, err
+	}
+	// IDi [CERT] N(INITIAL_CONTACT) [CERTREQ] [IDr] AUTH ...
+	var out []wire.Payload
+	out = append(out, ps[0])
+	out = append(out, ps[1:len(ps)-1]...) // certificates
+	out = append(out, &wire.Notify{Kind: wire.NotifyInitialContact})
+	if p.Remote.Method == AuthPubKey && len(p.Remote.CAs) > 0 {
+		out = append(out, certReqPayload(p.Remote.CAs))
+	}
+	if p.Remote.ID.Type != 0 && !p.Remote.ID.HasWildcards() {
+		out = append(out, &wire.ID{Responder: true, IDType: wire.IDType(p.Remote.ID.Type), Data: p.Remote.ID.Data})
+	}
+	out = append(out, ps[len(ps)-1])
+	if p.RequestVIP {
+		out = append(out, &wire.CP{CfgType: wire.CfgRequest, Attributes: []wire.CPAttribute{
+			{Type: wire.CPInternalIP4Address}, {Type: wire.CPInternalIP4DNS}}})
+	}
+	if len(p.Children) > 0 {
+		o, cps, err := s.offerChild(p.Children[0], p.RequestVIP, false)
+		if err != nil {
+			return nil, err
+		}
+		t.offer = o
+		out = append(out, cps...)
+	}
+	return out, nil
+}
+
+func (t *authInitiatorTask) process(s *session, inner []wire.Payload) error {
+	release := func() {
+		if t.offer != nil {
+			s.env.dp.ReleaseSPI(t.offer.inSPI)
+		}
+	}
+	for _, p := range inner {
+		if n, ok := p.(*wire.Notify); ok && n.Kind.IsError() && n.Kind != wire.NotifyNoProposalChosen &&
+			n.Kind != wire.NotifyTSUnacceptable && n.Kind != wire.NotifySinglePairRequired && n.Kind != wire.NotifyInternalAddressFailure {
+			release()
+			err := &NotifyError{n.Kind, "IKE_AUTH refused by the peer"}
+			s.close(err, false)
+			return err
+		}
+	}
+	if err := wire.CheckRules(wire.ExchangeIKEAuth, true, true, inner); err != nil {
+		release()
+		s.close(err, false)
+		return err
+	}
+	id, err := s.verifyPeer(s.peer, inner, true, s.init.Response, s.init.Ni)
+	if err != nil {
+		release()
+		s.close(err, false)
+		return err
+	}
+	s.remoteID = id
+	if cp, ok := wire.Find[*wire.CP](inner); ok && cp.CfgType == wire.CfgReply {
+		for _, a := range cp.Attributes {
+			if a.Type == wire.CPInternalIP4Address || a.Type == wire.CPInternalIP6Address {
+				if v, ok := a.Addr(); ok && v.IsValid() {
+					s.vips = append(s.vips, v)
+				}
+			}
+		}
+	}
+	s.established()
+	if t.offer == nil {
+		return nil
+	}
+	err = s.acceptChild(t.offer, inner, func(p Proposal) (*ChildKeys, error) {
+		return s.keys.ChildKeys(p, nil, s.init.Ni, s.init.Nr)
+	})
+	if err != nil {
+		s.logger().Info("first CHILD_SA failed", "child", t.offer.cfg.Name, "err", err)
+	}
+	// The other children follow in CREATE_CHILD_SA exchanges.
+	for _, c := range s.peer.Children[1:] {
+		s.queue(&createChildTask{cfg: c})
+	}
+	return nil
 }

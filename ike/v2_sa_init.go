@@ -56,6 +56,9 @@ type saInitResult struct {
 	Request, Response []byte
 	// FragmentationSupported: the peer sent IKEV2_FRAGMENTATION_SUPPORTED.
 	FragmentationSupported bool
+	// PeerHashes are the hash algorithms of the peer's
+	// SIGNATURE_HASH_ALGORITHMS (RFC 7427), empty without one.
+	PeerHashes []uint16
 }
 
 // saInitInitiator is the initiator's task.
@@ -70,6 +73,8 @@ type saInitInitiator struct {
 	cookie        []byte
 	retries       int
 	request       []byte
+	// noFragmentation leaves IKEV2_FRAGMENTATION_SUPPORTED out.
+	noFragmentation bool
 }
 
 // maxSAInitRetries bounds the COOKIE and INVALID_KE_PAYLOAD round trips.
@@ -138,7 +143,10 @@ func (x *saInitInitiator) Request() ([]byte, error) {
 		return nil, err
 	}
 	ps = append(ps, natd...)
-	ps = append(ps, &wire.Notify{Kind: wire.NotifyFragmentationSupported})
+	if !x.noFragmentation {
+		ps = append(ps, &wire.Notify{Kind: wire.NotifyFragmentationSupported})
+	}
+	ps = append(ps, signatureHashNotify())
 	m := wire.Message{
 		Header:   wire.Header{InitiatorSPI: x.spii, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagInitiator, MajorVersion: 2},
 		Payloads: ps,
@@ -218,6 +226,10 @@ func (x *saInitInitiator) ProcessResponse(m *wire.Message) (res *saInitResult, r
 		Keys: keys, Request: x.request, Response: append([]byte(nil), m.Raw...)}
 	res.NAT, _ = detectNAT(m.Payloads, x.spii, spir, x.local, x.remote)
 	_, res.FragmentationSupported = wire.FindNotify(m.Payloads, wire.NotifyFragmentationSupported)
+	res.FragmentationSupported = res.FragmentationSupported && !x.noFragmentation
+	if n, ok := wire.FindNotify(m.Payloads, wire.NotifySignatureHashAlgorithms); ok {
+		res.PeerHashes = n.SignatureHashAlgorithms()
+	}
 	return res, false, nil
 }
 
@@ -259,6 +271,10 @@ type saInitResponder struct {
 	// cookies, when set, requires a valid cookie on every request (the
 	// Manager sets it when half-open SAs pile up).
 	cookies *Cookies
+	// certReq, when set, is sent with the response: the CAs whose
+	// certificates we accept (strongSwan sends its certificate only when
+	// asked).
+	certReq *wire.CertReq
 }
 
 // Respond answers an IKE_SA_INIT request that arrived on local from remote.
@@ -355,12 +371,20 @@ func (r *saInitResponder) Respond(m *wire.Message, local, remote netip.AddrPort)
 	if frag {
 		ps = append(ps, &wire.Notify{Kind: wire.NotifyFragmentationSupported})
 	}
+	var hashes []uint16
+	if n, ok := wire.FindNotify(m.Payloads, wire.NotifySignatureHashAlgorithms); ok {
+		hashes = n.SignatureHashAlgorithms()
+		ps = append(ps, signatureHashNotify())
+	}
+	if r.certReq != nil {
+		ps = append(ps, r.certReq)
+	}
 	resp, err = reply(spir, ps...)
 	if err != nil {
 		return nil, nil, err
 	}
 	res = &saInitResult{SPIi: h.InitiatorSPI, SPIr: spir, Proposal: sel, Ni: append([]byte(nil), ni.Data...), Nr: nr,
-		Keys: keys, Request: append([]byte(nil), m.Raw...), Response: resp, FragmentationSupported: frag}
+		Keys: keys, Request: append([]byte(nil), m.Raw...), Response: resp, FragmentationSupported: frag, PeerHashes: hashes}
 	// The request carried SPIr = 0 in its NAT detection hashes.
 	res.NAT, _ = detectNAT(m.Payloads, h.InitiatorSPI, 0, local, remote)
 	return resp, res, nil

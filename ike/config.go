@@ -1,0 +1,311 @@
+package ike
+
+import (
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/ike/wire"
+	"github.com/ikego/ikego/pki"
+)
+
+// Config configures a Manager: the IKE daemon of one gateway. It is plain
+// data with documented zero values; the Manager does not modify it, and it
+// must not be modified while the Manager runs (Manager.SetPeers replaces the
+// peer list).
+type Config struct {
+	// Peers are the connections: what may connect to us, and what we
+	// connect to. The first whose addresses and identities match an incoming
+	// IKE SA is used.
+	Peers []*PeerConfig
+	// Pools are the virtual IP pools PeerConfig.Pools names.
+	Pools Pools
+	// Dataplane installs the negotiated SAs and policies (an *esp.Engine).
+	// Required.
+	Dataplane Dataplane
+	// Sender sends IKE datagrams (an esp.Bind). Required.
+	Sender Sender
+
+	// Retransmit is the schedule of requests; the zero value is strongSwan's
+	// (4 s × 1.8^n, 5 retransmissions).
+	Retransmit Retransmit
+	// HalfOpenLimit bounds the IKE SAs that have finished IKE_SA_INIT but
+	// not IKE_AUTH; beyond it IKE_SA_INIT requests are dropped. 0 means
+	// 4096. CookieThreshold is the number of half-open SAs from which a
+	// valid COOKIE is required (RFC 7296 Section 2.6); 0 means
+	// HalfOpenLimit/4, negative always requires one.
+	HalfOpenLimit, CookieThreshold int
+	// HalfOpenTimeout is how long an IKE SA may take from IKE_SA_INIT to
+	// the end of IKE_AUTH; 0 means 30 s.
+	HalfOpenTimeout time.Duration
+	// FragmentSize is the largest IKE message sent unfragmented when the
+	// peer supports IKEv2 fragmentation (RFC 7383), without IP and UDP
+	// headers; 0 means 1280 minus those headers, strongSwan's default.
+	FragmentSize int
+
+	// Workers is the number of goroutines that process messages; 0 means
+	// GOMAXPROCS.
+	Workers int
+	// Rand is the source of SPIs, nonces, key shares and IVs; nil means
+	// crypto/rand. Now is the clock; nil means time.Now.
+	Rand io.Reader
+	Now  func() time.Time
+	// Logger receives the log; nil discards it. Secrets are never logged.
+	Logger *slog.Logger
+	// OnEvent, when set, is called for every session event (SAs up and
+	// down, failures) on the goroutine of the session; it must not block.
+	OnEvent func(Event)
+}
+
+// Sender sends datagrams: *esp.UDPBind and the in-memory binds implement
+// it. IKE messages on the NAT-T port get their non-ESP marker from the
+// Manager.
+type Sender interface {
+	Send(bufs [][]byte, ep esp.Endpoint) error
+}
+
+// AuthMethod is how one end of an IKE SA authenticates.
+type AuthMethod uint8
+
+// Authentication methods.
+const (
+	// AuthPSK is a pre-shared key (RFC 7296 Section 2.15).
+	AuthPSK AuthMethod = iota + 1
+	// AuthPubKey is a certificate and its private key: RSA, ECDSA or
+	// Ed25519 signatures (RFC 7296 Section 3.8, RFC 7427).
+	AuthPubKey
+)
+
+func (m AuthMethod) String() string {
+	switch m {
+	case AuthPSK:
+		return "psk"
+	case AuthPubKey:
+		return "pubkey"
+	}
+	return fmt.Sprintf("auth(%d)", uint8(m))
+}
+
+// AuthConfig is one end's authentication. For the local end it says how we
+// prove who we are; for the remote end what we accept.
+type AuthConfig struct {
+	Method AuthMethod
+	// ID is the identity. Locally it is what we send (the zero value means
+	// the certificate's subject DN with AuthPubKey, or our IP address);
+	// remotely it is a pattern in strongSwan's sense (wildcards allowed;
+	// the zero value accepts any identity the authentication proves).
+	ID pki.Identity
+	// PSK is the pre-shared key of AuthPSK, the same for both ends.
+	PSK []byte
+	// Certificates (local, AuthPubKey) is our chain, leaf first, and Key
+	// the leaf's private key.
+	Certificates []*x509.Certificate
+	Key          crypto.Signer
+	// CAs (remote, AuthPubKey) are the trust anchors the peer's
+	// certificate must chain to; CRLs are checked when given.
+	CAs  []*x509.Certificate
+	CRLs []*x509.RevocationList
+}
+
+// PeerConfig is one connection: an IKE SA and the CHILD_SAs under it.
+type PeerConfig struct {
+	// Name identifies the connection in logs, events and the API.
+	Name string
+	// LocalAddrs restricts the local addresses the connection is used on
+	// (empty: any). RemoteAddrs restricts the peers accepted (empty: any).
+	LocalAddrs  []netip.Prefix
+	RemoteAddrs []netip.Prefix
+	// RemoteHost is the peer to initiate to (required to initiate); a zero
+	// port means 500. LocalAddr is the source address to initiate from (the
+	// zero value lets the kernel choose... it must be set with a UDPBind
+	// bound to specific addresses).
+	RemoteHost netip.AddrPort
+	LocalAddr  netip.Addr
+
+	// IKEProposals, in strongSwan's syntax parsed by ParseProposals; empty
+	// means DefaultIKEProposals. Unless Strict, the defaults are also
+	// accepted after the configured ones (strongSwan's "default" keyword).
+	IKEProposals []Proposal
+	Strict       bool
+
+	Local, Remote AuthConfig
+
+	// Pools names the Config.Pools virtual IPs are given from when the
+	// peer asks for them (one address per family); DNS servers are sent with
+	// them.
+	Pools []string
+	DNS   []netip.Addr
+	// RequestVIP makes us ask for a virtual IP as initiator (a roadwarrior
+	// client).
+	RequestVIP bool
+
+	// ForceEncap sends fake NAT detection hashes so that the peer believes
+	// there is a NAT and both sides use UDP encapsulation.
+	ForceEncap bool
+	// NoFragmentation turns IKEv2 fragmentation (RFC 7383) off.
+	NoFragmentation bool
+	// Keepalive is the interval of NAT keepalives when we are behind a NAT;
+	// 0 means 20 s, negative none.
+	Keepalive time.Duration
+
+	// Children are the CHILD_SAs: the first is negotiated with IKE_AUTH,
+	// the rest with CREATE_CHILD_SA. As responder, the child whose selectors
+	// fit the peer's proposal is used.
+	Children []*ChildConfig
+}
+
+// ChildConfig is one CHILD_SA: traffic selectors, ESP proposals and mode.
+type ChildConfig struct {
+	Name string
+	// LocalTS and RemoteTS are the traffic selectors of each side. Empty
+	// LocalTS means our own address; empty RemoteTS means the peer's
+	// virtual IPs, or its address when it has none ("dynamic").
+	LocalTS, RemoteTS []esp.Selector
+	// ESPProposals, empty meaning DefaultESPProposals; Strict as for IKE.
+	ESPProposals []Proposal
+	Strict       bool
+	// Mode is esp.ModeTunnel (the zero value) or esp.ModeTransport.
+	Mode esp.Mode
+	// IPComp proposes or accepts IPComp (RFC 3173) with DEFLATE.
+	IPComp bool
+	// Lifetime limits the SAs; the zero value is unlimited.
+	Lifetime esp.Lifetime
+	// ReplayWindow is the inbound anti-replay window in packets; 0 means
+	// 1024, negative turns replay protection off.
+	ReplayWindow int
+}
+
+// ikeProposals returns the proposals we offer or accept.
+func (p *PeerConfig) ikeProposals() []Proposal {
+	if len(p.IKEProposals) == 0 {
+		return DefaultIKEProposals()
+	}
+	if p.Strict {
+		return p.IKEProposals
+	}
+	return AppendDefaults(p.IKEProposals, wire.ProtocolIKE)
+}
+
+// espProposals returns the ESP proposals we offer or accept.
+func (c *ChildConfig) espProposals() []Proposal {
+	if len(c.ESPProposals) == 0 {
+		return DefaultESPProposals()
+	}
+	if c.Strict {
+		return c.ESPProposals
+	}
+	return AppendDefaults(c.ESPProposals, wire.ProtocolESP)
+}
+
+func (c *ChildConfig) replayWindow() int {
+	switch {
+	case c.ReplayWindow == 0:
+		return 1024
+	case c.ReplayWindow < 0:
+		return 0
+	}
+	return c.ReplayWindow
+}
+
+// matchesAddrs reports whether the connection may be used between local
+// and remote.
+func (p *PeerConfig) matchesAddrs(local, remote netip.Addr) bool {
+	in := func(ps []netip.Prefix, a netip.Addr) bool {
+		if len(ps) == 0 {
+			return true
+		}
+		for _, p := range ps {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return in(p.LocalAddrs, local) && in(p.RemoteAddrs, remote)
+}
+
+// Validate checks the configuration; each error names the connection and
+// the field.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Dataplane == nil {
+		errs = append(errs, errors.New("ike: Config.Dataplane is required"))
+	}
+	if c.Sender == nil {
+		errs = append(errs, errors.New("ike: Config.Sender is required"))
+	}
+	names := map[string]bool{}
+	for i, p := range c.Peers {
+		if p == nil {
+			errs = append(errs, fmt.Errorf("ike: Peers[%d] is nil", i))
+			continue
+		}
+		if p.Name == "" {
+			errs = append(errs, fmt.Errorf("ike: Peers[%d]: empty name", i))
+		} else if names[p.Name] {
+			errs = append(errs, fmt.Errorf("ike: connection %q: duplicate name", p.Name))
+		}
+		names[p.Name] = true
+		if err := p.validate(c.Pools); err != nil {
+			errs = append(errs, fmt.Errorf("ike: connection %q: %w", p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *PeerConfig) validate(pools Pools) error {
+	var errs []error
+	for _, side := range []struct {
+		name string
+		a    *AuthConfig
+	}{{"local", &p.Local}, {"remote", &p.Remote}} {
+		switch side.a.Method {
+		case AuthPSK:
+			if len(side.a.PSK) == 0 {
+				errs = append(errs, fmt.Errorf("%s auth: psk without a key", side.name))
+			}
+		case AuthPubKey:
+			if side.name == "local" && (len(side.a.Certificates) == 0 || side.a.Key == nil) {
+				errs = append(errs, errors.New("local auth: pubkey needs a certificate and its key"))
+			}
+			if side.name == "remote" && len(side.a.CAs) == 0 {
+				errs = append(errs, errors.New("remote auth: pubkey needs at least one CA"))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s auth: unknown method %v", side.name, side.a.Method))
+		}
+	}
+	for _, name := range p.Pools {
+		found := false
+		for _, pl := range pools {
+			found = found || pl.Name() == name
+		}
+		if !found {
+			errs = append(errs, fmt.Errorf("pools: no pool %q", name))
+		}
+	}
+	if len(p.Children) == 0 {
+		errs = append(errs, errors.New("children: at least one CHILD_SA is needed"))
+	}
+	for i, c := range p.Children {
+		if c == nil {
+			errs = append(errs, fmt.Errorf("children[%d] is nil", i))
+			continue
+		}
+		if c.Mode != esp.ModeTunnel && c.Mode != esp.ModeTransport {
+			errs = append(errs, fmt.Errorf("child %q: unknown mode %v", c.Name, c.Mode))
+		}
+		for _, pr := range c.ESPProposals {
+			if pr.Protocol != wire.ProtocolESP {
+				errs = append(errs, fmt.Errorf("child %q: proposal %v is not for ESP", c.Name, pr))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

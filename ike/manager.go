@@ -1,0 +1,542 @@
+package ike
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/ike/wire"
+	"github.com/ikego/ikego/pki"
+)
+
+// Manager runs the IKE SAs of a gateway: it takes the IKE datagrams the
+// Bind receives (HandleDatagram, fed by esp.EngineConfig.IKE), finds their
+// session by SPI, answers IKE_SA_INIT requests (statelessly when it asks
+// for a cookie or another key exchange group), runs each session's timers
+// and sends what the sessions produce. Junk is dropped before any state is
+// allocated: a datagram must parse as an IKE header, name a session we
+// have or be a well-formed IKE_SA_INIT request, and the half-open SAs are
+// bounded. A Manager is safe for concurrent use.
+type Manager struct {
+	cfg   Config
+	env   *env
+	log   *slog.Logger
+	peers atomic.Pointer[[]*PeerConfig]
+
+	cookies  Cookies
+	queue    chan inbound
+	nextID   atomic.Uint64
+	policyID atomic.Uint32
+
+	mu       sync.Mutex
+	bySPI    map[uint64]*box
+	byInit   map[initKey]*box // responder SAs by (SPIi, peer), for IKE_SA_INIT retransmissions
+	halfOpen int
+
+	// manualTimers leaves timers to tick (tests with a controlled clock).
+	manualTimers bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	start  sync.Once
+}
+
+// inbound is a received datagram.
+type inbound struct {
+	data []byte
+	ep   esp.Endpoint
+}
+
+type initKey struct {
+	spii   uint64
+	remote netip.AddrPort
+}
+
+// box holds a session with the lock that serializes its handling and its
+// timer.
+type box struct {
+	mu      sync.Mutex
+	s       *session
+	timer   *time.Timer
+	initKey initKey
+	// reqHash is the digest of the IKE_SA_INIT request that created a
+	// responder session, to recognise its retransmissions.
+	reqHash [32]byte
+	resp    []byte
+	counted bool // counted as half-open
+}
+
+// NewManager checks cfg and returns a Manager; Start starts it.
+func NewManager(cfg Config) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HalfOpenLimit <= 0 {
+		cfg.HalfOpenLimit = 4096
+	}
+	if cfg.CookieThreshold == 0 {
+		cfg.CookieThreshold = cfg.HalfOpenLimit / 4
+	}
+	if cfg.HalfOpenTimeout <= 0 {
+		cfg.HalfOpenTimeout = 30 * time.Second
+	}
+	if cfg.FragmentSize <= 0 {
+		cfg.FragmentSize = 1280 - 40 - 8 // strongSwan's fragment_size over IPv6 and UDP
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	m := &Manager{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		cookies: Cookies{Rand: cfg.Rand, Now: cfg.Now},
+		queue:   make(chan inbound, 1024),
+		bySPI:   map[uint64]*box{},
+		byInit:  map[initKey]*box{},
+	}
+	peers := cfg.Peers
+	m.peers.Store(&peers)
+	m.env = &env{
+		rand: cfg.Rand, now: cfg.Now, log: cfg.Logger, dp: cfg.Dataplane, pools: cfg.Pools,
+		retransmit: cfg.Retransmit, fragmentSize: cfg.FragmentSize, halfOpenTime: cfg.HalfOpenTimeout,
+		natt: esp.NATTPort, policyID: &m.policyID,
+		peers: func() []*PeerConfig { return *m.peers.Load() },
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// Start starts the goroutines that process datagrams.
+func (m *Manager) Start() {
+	m.start.Do(func() {
+		for range m.cfg.Workers {
+			m.wg.Add(1)
+			go m.worker()
+		}
+	})
+}
+
+// Close deletes every IKE SA (sending deletes to the peers, best effort),
+// removes their SAs from the dataplane and stops the Manager.
+func (m *Manager) Close() error {
+	for _, b := range m.boxes() {
+		m.with(b, func(s *session) { s.close(errors.New("ike: shutting down"), true) })
+	}
+	m.cancel()
+	m.wg.Wait()
+	return nil
+}
+
+// SetPeers replaces the connections. Existing IKE SAs keep the
+// configuration they were made with.
+func (m *Manager) SetPeers(peers []*PeerConfig) error {
+	c := m.cfg
+	c.Peers = peers
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	m.peers.Store(&peers)
+	return nil
+}
+
+// HandleDatagram takes an IKE datagram (without the non-ESP marker)
+// received on ep. It copies pkt and returns at once; a full queue drops
+// it.
+func (m *Manager) HandleDatagram(pkt []byte, ep esp.Endpoint) {
+	select {
+	case m.queue <- inbound{data: append([]byte(nil), pkt...), ep: ep}:
+	default:
+	}
+}
+
+func (m *Manager) worker() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case in := <-m.queue:
+			m.receive(in.data, in.ep)
+		}
+	}
+}
+
+// receive handles one datagram.
+func (m *Manager) receive(data []byte, ep esp.Endpoint) {
+	h, err := wire.ParseHeader(data)
+	if err != nil || h.MajorVersion != 2 {
+		return // IKEv1 is still to come; junk is dropped silently
+	}
+	if h.Exchange == wire.ExchangeIKESAInit && !h.IsResponse() && h.ResponderSPI == 0 {
+		m.receiveSAInit(data, ep)
+		return
+	}
+	spi := h.InitiatorSPI
+	if h.IsInitiator() {
+		spi = h.ResponderSPI
+	}
+	m.mu.Lock()
+	b := m.bySPI[spi]
+	m.mu.Unlock()
+	if b == nil {
+		m.log.Debug("datagram for an unknown IKE SA", "remote", ep.Remote.String(), "spi", fmt.Sprintf("%016x", spi))
+		return
+	}
+	msg, err := wire.Parse(data)
+	if err != nil {
+		m.log.Debug("malformed IKE message", "remote", ep.Remote.String(), "err", err)
+		return
+	}
+	m.with(b, func(s *session) {
+		if (s.initiator && msg.Header.InitiatorSPI != s.spii) || (!s.initiator && msg.Header.InitiatorSPI != s.spii) {
+			return
+		}
+		s.handleMessage(msg, ep)
+	})
+}
+
+// receiveSAInit answers an IKE_SA_INIT request.
+func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
+	key := initKey{binary.BigEndian.Uint64(data), ep.Remote}
+	m.mu.Lock()
+	b, dup := m.byInit[key]
+	halfOpen := m.halfOpen
+	m.mu.Unlock()
+	if dup {
+		// A retransmission: the same response again (§2.1).
+		b.mu.Lock()
+		if sha256.Sum256(data) == b.reqHash && b.resp != nil {
+			m.send([]datagram{{data: b.resp, ep: ep}})
+		}
+		b.mu.Unlock()
+		return
+	}
+	if halfOpen >= m.cfg.HalfOpenLimit {
+		m.log.Debug("half-open limit reached, IKE_SA_INIT dropped", "remote", ep.Remote.String())
+		return
+	}
+	msg, err := wire.Parse(data)
+	if err != nil {
+		m.log.Debug("malformed IKE_SA_INIT", "remote", ep.Remote.String(), "err", err)
+		return
+	}
+	var cand *PeerConfig
+	var cas []*x509.Certificate
+	for _, p := range *m.peers.Load() {
+		if !p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
+			continue
+		}
+		if cand == nil {
+			cand = p
+		}
+		if p.Remote.Method == AuthPubKey {
+			cas = append(cas, p.Remote.CAs...)
+		}
+	}
+	if cand == nil {
+		m.log.Info("IKE_SA_INIT from a peer no connection accepts", "remote", ep.Remote.String(), "local", ep.Local.String())
+		return
+	}
+	r := &saInitResponder{rand: m.cfg.Rand, proposals: cand.ikeProposals(), forceEncap: cand.ForceEncap}
+	if m.cfg.CookieThreshold < 0 || halfOpen >= m.cfg.CookieThreshold {
+		r.cookies = &m.cookies
+	}
+	if len(cas) > 0 {
+		r.certReq = certReqPayload(uniqueCAs(cas))
+	}
+	resp, res, err := r.Respond(msg, ep.Local, ep.Remote)
+	if err != nil {
+		m.log.Info("IKE_SA_INIT refused", "remote", ep.Remote.String(), "err", err)
+	}
+	if resp != nil {
+		m.send([]datagram{{data: resp, ep: ep}})
+	}
+	if res == nil {
+		return
+	}
+	s := m.newSession(false, cand)
+	s.local, s.remote = ep.Local, ep.Remote
+	s.spii = res.SPIi
+	s.recvID = 1
+	s.lastResp = [][]byte{resp}
+	s.setKeys(res)
+	s.peer = nil // chosen in IKE_AUTH
+	b = &box{s: s, initKey: key, reqHash: sha256.Sum256(data), resp: resp, counted: true}
+	m.mu.Lock()
+	if _, taken := m.bySPI[s.spir]; taken {
+		m.mu.Unlock()
+		return // a 64-bit collision: let the peer retry
+	}
+	m.bySPI[s.spir] = b
+	m.byInit[key] = b
+	m.halfOpen++
+	m.mu.Unlock()
+	m.with(b, func(*session) {})
+}
+
+// uniqueCAs drops repeated certificates.
+func uniqueCAs(cas []*x509.Certificate) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, c := range cas {
+		if !slices.ContainsFunc(out, func(o *x509.Certificate) bool { return o.Equal(c) }) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// newSession makes a session with a fresh number.
+func (m *Manager) newSession(initiator bool, p *PeerConfig) *session {
+	now := m.cfg.Now()
+	return &session{env: m.env, id: m.nextID.Add(1), peer: p, initiator: initiator, state: StateConnecting,
+		created: now, lastHeard: now}
+}
+
+// with runs fn on the session under its lock, then sends its output,
+// delivers its events, re-arms its timer and forgets it once closed.
+func (m *Manager) with(b *box, fn func(*session)) {
+	b.mu.Lock()
+	s := b.s
+	wasConnecting := s.state == StateConnecting
+	fn(s)
+	out, events := s.out, s.events
+	s.out, s.events = nil, nil
+	closed := s.state == StateClosed
+	if !closed {
+		m.arm(b)
+	} else if b.timer != nil {
+		b.timer.Stop()
+	}
+	initialContact := s.initialContact && s.state == StateEstablished
+	s.initialContact = false
+	b.mu.Unlock()
+
+	m.send(out)
+	if wasConnecting && s.state != StateConnecting {
+		m.mu.Lock()
+		if b.counted {
+			b.counted = false
+			m.halfOpen--
+		}
+		if b.initKey != (initKey{}) {
+			delete(m.byInit, b.initKey)
+		}
+		m.mu.Unlock()
+	}
+	if closed {
+		m.mu.Lock()
+		if m.bySPI[s.ourSPI()] == b {
+			delete(m.bySPI, s.ourSPI())
+		}
+		m.mu.Unlock()
+	}
+	for _, e := range events {
+		if m.cfg.OnEvent != nil {
+			m.cfg.OnEvent(e)
+		}
+	}
+	if initialContact {
+		m.initialContact(b)
+	}
+}
+
+// initialContact closes the other IKE SAs of the same connection and
+// identity (RFC 7296 §2.4: the peer has rebooted and forgotten them).
+func (m *Manager) initialContact(keep *box) {
+	keep.mu.Lock()
+	peer, id := keep.s.peer, keep.s.remoteID
+	keep.mu.Unlock()
+	for _, b := range m.boxes() {
+		if b == keep {
+			continue
+		}
+		m.with(b, func(s *session) {
+			if s.peer == peer && s.state == StateEstablished && s.remoteID.Equal(id) {
+				s.logger().Info("replaced after INITIAL_CONTACT", "id", id.String())
+				s.close(errors.New("ike: replaced after INITIAL_CONTACT"), false)
+			}
+		})
+	}
+}
+
+// arm sets the session's timer to its next deadline; called with b.mu held.
+func (m *Manager) arm(b *box) {
+	if m.manualTimers {
+		return
+	}
+	d := b.s.nextDeadline()
+	if d.IsZero() {
+		if b.timer != nil {
+			b.timer.Stop()
+		}
+		return
+	}
+	wait := max(d.Sub(m.cfg.Now()), time.Millisecond)
+	if b.timer == nil {
+		b.timer = time.AfterFunc(wait, func() {
+			if m.ctx.Err() != nil {
+				return
+			}
+			m.with(b, func(s *session) { s.handleTimeout(m.cfg.Now()) })
+		})
+		return
+	}
+	b.timer.Reset(wait)
+}
+
+// tick runs the timers of every session that is due (tests).
+func (m *Manager) tick() {
+	now := m.cfg.Now()
+	for _, b := range m.boxes() {
+		m.with(b, func(s *session) {
+			if d := s.nextDeadline(); !d.IsZero() && !now.Before(d) {
+				s.handleTimeout(now)
+			}
+		})
+	}
+}
+
+// send sends datagrams, with the non-ESP marker on the NAT-T port.
+func (m *Manager) send(out []datagram) {
+	for _, d := range out {
+		buf := d.data
+		if !d.keepalive && d.ep.Local.Port() == m.env.natt {
+			buf = append([]byte{0, 0, 0, 0}, buf...)
+		}
+		if err := m.cfg.Sender.Send([][]byte{buf}, d.ep); err != nil {
+			m.log.Debug("send failed", "remote", d.ep.Remote.String(), "err", err)
+		}
+	}
+}
+
+func (m *Manager) boxes() []*box {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*box, 0, len(m.bySPI))
+	for _, b := range m.bySPI {
+		out = append(out, b)
+	}
+	return out
+}
+
+// Initiate starts an IKE SA for the connection name with its CHILD_SAs.
+func (m *Manager) Initiate(name string) error {
+	var p *PeerConfig
+	for _, c := range *m.peers.Load() {
+		if c.Name == name {
+			p = c
+		}
+	}
+	if p == nil {
+		return fmt.Errorf("ike: no connection %q", name)
+	}
+	if !p.RemoteHost.IsValid() || !p.LocalAddr.IsValid() {
+		return fmt.Errorf("ike: connection %q: initiating needs RemoteHost and LocalAddr", name)
+	}
+	remote := p.RemoteHost
+	if remote.Port() == 0 {
+		remote = netip.AddrPortFrom(remote.Addr(), 500)
+	}
+	s := m.newSession(true, p)
+	s.local = netip.AddrPortFrom(p.LocalAddr, 500)
+	if remote.Port() != 500 {
+		s.local = netip.AddrPortFrom(p.LocalAddr, m.env.natt)
+	}
+	s.remote = remote
+	b := &box{s: s, counted: false}
+	var err error
+	m.with(b, func(s *session) { err = s.startInitiator() })
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.bySPI[s.spii] = b
+	m.mu.Unlock()
+	return nil
+}
+
+// Terminate deletes the IKE SAs of the connection name; it reports how
+// many there were.
+func (m *Manager) Terminate(name string) int {
+	n := 0
+	for _, b := range m.boxes() {
+		m.with(b, func(s *session) {
+			if s.peer != nil && s.peer.Name == name && s.state != StateClosed {
+				n++
+				s.deleteSA()
+			}
+		})
+	}
+	return n
+}
+
+// SAInfo describes an IKE SA for the connection table.
+type SAInfo struct {
+	ID            uint64
+	Peer          string
+	State         State
+	Initiator     bool
+	SPIi, SPIr    uint64
+	Local, Remote netip.AddrPort
+	RemoteID      pki.Identity
+	VIPs          []netip.Addr
+	Proposal      Proposal
+	NAT           NATResult
+	Established   time.Time
+	Children      []ChildInfo
+}
+
+// ChildInfo describes a CHILD_SA.
+type ChildInfo struct {
+	Name              string
+	InSPI, OutSPI     uint32
+	Proposal          Proposal
+	Mode              esp.Mode
+	LocalTS, RemoteTS []esp.Selector
+	Installed         time.Time
+}
+
+// SAs returns the IKE SAs, oldest first.
+func (m *Manager) SAs() []SAInfo {
+	var out []SAInfo
+	for _, b := range m.boxes() {
+		b.mu.Lock()
+		s := b.s
+		i := SAInfo{ID: s.id, State: s.state, Initiator: s.initiator, SPIi: s.spii, SPIr: s.spir, Local: s.local,
+			Remote: s.remote, RemoteID: s.remoteID, VIPs: s.vips, Proposal: s.prop, NAT: s.nat, Established: s.up}
+		if s.peer != nil {
+			i.Peer = s.peer.Name
+		}
+		for _, c := range s.children {
+			i.Children = append(i.Children, ChildInfo{Name: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, Proposal: c.proposal,
+				Mode: c.mode, LocalTS: c.localTS, RemoteTS: c.remoteTS, Installed: c.installed})
+		}
+		b.mu.Unlock()
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}

@@ -1,0 +1,116 @@
+package ike
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/ikego/ikego/ike/wire"
+)
+
+// The INFORMATIONAL exchange (RFC 7296 §1.4): deletes of the IKE SA or of
+// CHILD_SAs, error notifications, and the empty message of liveness checks.
+//
+//	HDR, SK { [N,] [D,] [CP,] ... } -->
+//	<-- HDR, SK { [N,] [D,] [CP], ... }
+
+// respondInformational answers an INFORMATIONAL request.
+func (s *session) respondInformational(inner []wire.Payload) []wire.Payload {
+	var out []wire.Payload
+	var ours []uint32
+	closeIKE := false
+	for _, p := range inner {
+		switch p := p.(type) {
+		case *wire.Delete:
+			switch p.Protocol {
+			case wire.ProtocolIKE:
+				closeIKE = true
+			case wire.ProtocolESP:
+				for _, spi := range p.SPIs {
+					c := s.childByOutSPI(spi)
+					if c == nil {
+						continue // §1.4.1: already gone
+					}
+					ours = append(ours, c.inSPI)
+					s.dropChild(c)
+				}
+			}
+		case *wire.Notify:
+			if p.Kind == wire.NotifyAuthenticationFailed {
+				s.close(errors.New("ike: peer says AUTHENTICATION_FAILED"), false)
+				return []wire.Payload{}
+			}
+		}
+	}
+	if closeIKE {
+		s.logger().Info("peer deletes the IKE SA")
+		s.close(nil, false)
+		return []wire.Payload{}
+	}
+	if len(ours) > 0 {
+		out = append(out, &wire.Delete{Protocol: wire.ProtocolESP, SPIs: ours})
+	}
+	if out == nil {
+		out = []wire.Payload{}
+	}
+	return out
+}
+
+// dropChild removes a CHILD_SA from the session and the dataplane.
+func (s *session) dropChild(c *childSA) {
+	for i, x := range s.children {
+		if x == c {
+			s.children = append(s.children[:i], s.children[i+1:]...)
+			break
+		}
+	}
+	s.removeChild(c)
+}
+
+// deleteIKETask deletes the IKE SA.
+type deleteIKETask struct{}
+
+func (*deleteIKETask) exchange() wire.ExchangeType { return wire.ExchangeInformational }
+
+func (*deleteIKETask) build(*session) ([]wire.Payload, error) {
+	return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}}, nil
+}
+
+func (*deleteIKETask) process(s *session, _ []wire.Payload) error {
+	s.close(nil, false)
+	return nil
+}
+
+// deleteChildTask deletes one CHILD_SA (by our inbound SPI).
+type deleteChildTask struct{ inSPI uint32 }
+
+func (*deleteChildTask) exchange() wire.ExchangeType { return wire.ExchangeInformational }
+
+func (t *deleteChildTask) build(s *session) ([]wire.Payload, error) {
+	for _, c := range s.children {
+		if c.inSPI == t.inSPI {
+			return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: []uint32{t.inSPI}}}, nil
+		}
+	}
+	return nil, nil
+}
+
+func (t *deleteChildTask) process(s *session, _ []wire.Payload) error {
+	for _, c := range s.children {
+		if c.inSPI == t.inSPI {
+			s.dropChild(c)
+			break
+		}
+	}
+	return nil
+}
+
+// informationalTask sends an empty INFORMATIONAL (a liveness check).
+type informationalTask struct{}
+
+func (*informationalTask) exchange() wire.ExchangeType { return wire.ExchangeInformational }
+func (*informationalTask) build(*session) ([]wire.Payload, error) {
+	return []wire.Payload{}, nil
+}
+func (*informationalTask) process(*session, []wire.Payload) error { return nil }
+
+var _ = binary.BigEndian

@@ -1,0 +1,740 @@
+package ike
+
+import (
+	"compress/flate"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/esp/ipcomp"
+	"github.com/ikego/ikego/ike/wire"
+	"github.com/ikego/ikego/pki"
+)
+
+// An IKEv2 SA as a sans-I/O state machine (RFC 7296 §2.1-2.3): messages and
+// time go in, datagrams and events come out. The session keeps the two
+// message ID windows of size one — its own requests (one outstanding,
+// retransmitted on a schedule) and the peer's requests (the last response
+// cached and replayed for a retransmitted request) — and runs one exchange
+// task at a time from its queue. It owns no socket, goroutine or timer: the
+// Manager gives it one goroutine at a time and calls handleTimeout at
+// nextDeadline.
+
+// State is the state of an IKE SA.
+type State uint8
+
+// States of an IKE SA, as the connection table shows them.
+const (
+	// StateConnecting: IKE_SA_INIT or IKE_AUTH is running.
+	StateConnecting State = iota + 1
+	// StateEstablished: authenticated, CHILD_SAs may exist.
+	StateEstablished
+	// StateDeleting: our INFORMATIONAL delete is outstanding.
+	StateDeleting
+	// StateClosed: gone; its SAs are removed from the dataplane.
+	StateClosed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "CONNECTING"
+	case StateEstablished:
+		return "ESTABLISHED"
+	case StateDeleting:
+		return "DELETING"
+	case StateClosed:
+		return "CLOSED"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// EventKind says what happened to an IKE or CHILD SA.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EventIKEUp: the IKE SA is authenticated.
+	EventIKEUp EventKind = iota + 1
+	// EventIKEDown: the IKE SA is gone (Err says why if it failed).
+	EventIKEDown
+	// EventChildUp: a CHILD_SA is installed.
+	EventChildUp
+	// EventChildDown: a CHILD_SA was removed.
+	EventChildDown
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventIKEUp:
+		return "ike-up"
+	case EventIKEDown:
+		return "ike-down"
+	case EventChildUp:
+		return "child-up"
+	case EventChildDown:
+		return "child-down"
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// Event reports a change of an IKE SA or one of its CHILD_SAs.
+type Event struct {
+	Kind EventKind
+	// Peer is the connection's name, empty while it is not known (a
+	// responder learns it from IKE_AUTH).
+	Peer          string
+	SPIi, SPIr    uint64
+	Local, Remote netip.AddrPort
+	RemoteID      pki.Identity
+	VIPs          []netip.Addr
+	// Child, InSPI, OutSPI, LocalTS, RemoteTS: the CHILD_SA of a child
+	// event.
+	Child             string
+	InSPI, OutSPI     uint32
+	LocalTS, RemoteTS []esp.Selector
+	// Proposal is the IKE or ESP proposal selected.
+	Proposal Proposal
+	// Err is why an IKE SA failed or went down; nil for a clean delete.
+	Err error
+}
+
+// datagram is one message to send.
+type datagram struct {
+	data []byte
+	ep   esp.Endpoint
+	// keepalive is a NAT keepalive: sent without the non-ESP marker.
+	keepalive bool
+}
+
+// env is what the sessions of one Manager share.
+type env struct {
+	rand         io.Reader
+	now          func() time.Time
+	log          *slog.Logger
+	dp           Dataplane
+	pools        Pools
+	retransmit   Retransmit
+	fragmentSize int
+	halfOpenTime time.Duration
+	natt         uint16
+	// policyID numbers the dataplane policies.
+	policyID *atomic.Uint32
+	// peers returns the current connections.
+	peers func() []*PeerConfig
+}
+
+// v2Task is an exchange we initiate: build makes the request's payloads,
+// process handles the response's (decrypted) payloads.
+type v2Task interface {
+	exchange() wire.ExchangeType
+	build(s *session) ([]wire.Payload, error)
+	process(s *session, inner []wire.Payload) error
+}
+
+// outstanding is our request in flight.
+type outstanding struct {
+	task     v2Task
+	id       uint32
+	packets  [][]byte
+	tries    int
+	deadline time.Time
+}
+
+// childSA is one installed CHILD_SA.
+type childSA struct {
+	cfg               *ChildConfig
+	inSPI, outSPI     uint32
+	policyID          uint32
+	proposal          Proposal
+	localTS, remoteTS []esp.Selector
+	mode              esp.Mode
+	// ipcompIn and ipcompOut are the CPIs of IPComp (ours, the peer's);
+	// zero without compression.
+	ipcompIn, ipcompOut uint16
+	installed           time.Time
+}
+
+// session is one IKEv2 SA.
+type session struct {
+	env *env
+	// id numbers the session for logs and the API.
+	id        uint64
+	peer      *PeerConfig
+	initiator bool
+	state     State
+	spii      uint64
+	spir      uint64
+	local     netip.AddrPort
+	remote    netip.AddrPort
+	nat       NATResult
+	encap     bool
+	fragOK    bool
+	created   time.Time
+	up        time.Time
+
+	prop       Proposal
+	keys       *IKEKeys
+	send, recv wire.Cipher
+	init       *saInitResult
+	saInit     *saInitInitiator
+	peerHashes []uint16
+
+	// The peer's requests: the next ID expected, the cached response to
+	// the last one and a digest of that request.
+	recvID      uint32
+	lastResp    [][]byte
+	lastReqHash [32]byte
+	reasm       wire.Reassembler
+
+	// Our requests.
+	sendID  uint32
+	pending *outstanding
+	tasks   []v2Task
+
+	children []*childSA
+	remoteID pki.Identity
+	vips     []netip.Addr
+	// initialContact: the peer sent INITIAL_CONTACT in IKE_AUTH.
+	initialContact bool
+
+	lastHeard     time.Time
+	nextKeepalive time.Time
+	failure       error
+
+	out    []datagram
+	events []Event
+}
+
+func (s *session) logger() *slog.Logger {
+	l := s.env.log.With("ike", s.id, "remote", s.remote.String())
+	if s.peer != nil {
+		l = l.With("conn", s.peer.Name)
+	}
+	return l
+}
+
+// ourSPI is the SPI the Manager indexes the session by.
+func (s *session) ourSPI() uint64 {
+	if s.initiator {
+		return s.spii
+	}
+	return s.spir
+}
+
+func (s *session) header(ex wire.ExchangeType, response bool, id uint32) wire.Header {
+	h := wire.Header{InitiatorSPI: s.spii, ResponderSPI: s.spir, Exchange: ex, MessageID: id, MajorVersion: 2}
+	if s.initiator {
+		h.Flags |= wire.FlagInitiator
+	}
+	if response {
+		h.Flags |= wire.FlagResponse
+	}
+	return h
+}
+
+// seal encrypts a message, in fragments when it is too large and the peer
+// supports them (RFC 7383).
+func (s *session) seal(h wire.Header, ps []wire.Payload) ([][]byte, error) {
+	b, err := wire.EncryptMessage(h, ps, s.send, s.env.rand)
+	if err != nil {
+		return nil, err
+	}
+	if !s.fragOK || len(b) <= s.env.fragmentSize {
+		return [][]byte{b}, nil
+	}
+	return wire.Fragment(h, ps, s.send, s.env.rand, s.env.fragmentSize)
+}
+
+func (s *session) emit(e Event) {
+	if s.peer != nil {
+		e.Peer = s.peer.Name
+	}
+	e.SPIi, e.SPIr, e.Local, e.Remote = s.spii, s.spir, s.local, s.remote
+	e.RemoteID = s.remoteID
+	if e.VIPs == nil {
+		e.VIPs = s.vips
+	}
+	s.events = append(s.events, e)
+}
+
+func (s *session) sendPackets(ps [][]byte) {
+	ep := esp.Endpoint{Local: s.local, Remote: s.remote}
+	for _, p := range ps {
+		s.out = append(s.out, datagram{data: p, ep: ep})
+	}
+}
+
+// --- time ---
+
+// nextDeadline is when handleTimeout must run next; zero when never.
+func (s *session) nextDeadline() time.Time {
+	if s.state == StateClosed {
+		return time.Time{}
+	}
+	var d time.Time
+	min := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if s.pending != nil {
+		min(s.pending.deadline)
+	}
+	if s.state == StateConnecting && !s.initiator {
+		min(s.created.Add(s.env.halfOpenTime))
+	}
+	min(s.nextKeepalive)
+	if s.reasm.Pending() > 0 {
+		min(s.env.now().Add(time.Second))
+	}
+	return d
+}
+
+// handleTimeout retransmits, gives up, sends keepalives and expires
+// fragments, as time requires.
+func (s *session) handleTimeout(now time.Time) {
+	if s.state == StateClosed {
+		return
+	}
+	s.reasm.Expire(now)
+	if s.state == StateConnecting && !s.initiator && !now.Before(s.created.Add(s.env.halfOpenTime)) {
+		s.close(fmt.Errorf("ike: not established within %v", s.env.halfOpenTime), false)
+		return
+	}
+	if p := s.pending; p != nil && !now.Before(p.deadline) {
+		wait, ok := s.env.retransmit.Wait(p.tries + 1)
+		if !ok {
+			s.logger().Info("giving up after retransmissions", "exchange", p.task.exchange().String(), "tries", p.tries+1)
+			s.close(fmt.Errorf("ike: peer did not answer %v (message %d)", p.task.exchange(), p.id), false)
+			return
+		}
+		p.tries++
+		p.deadline = now.Add(wait)
+		s.logger().Debug("retransmit", "exchange", p.task.exchange().String(), "message", p.id, "try", p.tries)
+		s.sendPackets(p.packets)
+	}
+	if !s.nextKeepalive.IsZero() && !now.Before(s.nextKeepalive) {
+		s.out = append(s.out, datagram{data: []byte{0xff}, ep: esp.Endpoint{Local: s.local, Remote: s.remote}, keepalive: true})
+		s.nextKeepalive = now.Add(s.keepaliveInterval())
+	}
+}
+
+func (s *session) keepaliveInterval() time.Duration {
+	if s.peer == nil || s.peer.Keepalive == 0 {
+		return 20 * time.Second
+	}
+	return s.peer.Keepalive
+}
+
+// --- our requests ---
+
+// queue adds a task and starts it if nothing is outstanding.
+func (s *session) queue(t v2Task) {
+	s.tasks = append(s.tasks, t)
+	s.startNext()
+}
+
+func (s *session) startNext() {
+	for s.pending == nil && len(s.tasks) > 0 && s.state != StateClosed {
+		t := s.tasks[0]
+		s.tasks = s.tasks[1:]
+		ps, err := t.build(s)
+		if err != nil {
+			s.logger().Warn("cannot build request", "exchange", t.exchange().String(), "err", err)
+			if s.state == StateConnecting {
+				s.close(err, false)
+			}
+			continue
+		}
+		if ps == nil {
+			continue // nothing to do after all
+		}
+		packets, err := s.seal(s.header(t.exchange(), false, s.sendID), ps)
+		if err != nil {
+			s.close(err, false)
+			return
+		}
+		s.sendRequest(t, s.sendID, packets)
+	}
+}
+
+func (s *session) sendRequest(t v2Task, id uint32, packets [][]byte) {
+	wait, _ := s.env.retransmit.Wait(0)
+	s.pending = &outstanding{task: t, id: id, packets: packets, deadline: s.env.now().Add(wait)}
+	s.sendPackets(packets)
+}
+
+// --- input ---
+
+// handleMessage processes a message of this IKE SA that arrived on ep.
+func (s *session) handleMessage(m *wire.Message, ep esp.Endpoint) {
+	if s.state == StateClosed {
+		return
+	}
+	if m.Header.IsResponse() {
+		s.handleResponse(m, ep)
+	} else {
+		s.handleRequest(m, ep)
+	}
+	s.startNext()
+}
+
+// decrypt returns the inner payloads of an encrypted message, or nil
+// without an error while fragments are missing.
+func (s *session) decrypt(m *wire.Message) ([]wire.Payload, bool, error) {
+	if _, ok := wire.Find[*wire.SKF](m.Payloads); ok {
+		r, err := s.reasm.Add(m, s.recv, s.env.now())
+		if err != nil || r == nil {
+			return nil, false, err
+		}
+		ps, err := r.Payloads()
+		return ps, err == nil, err
+	}
+	ps, err := wire.DecryptMessage(m, s.recv)
+	return ps, err == nil, err
+}
+
+// authenticated notes a verified message from ep: the peer is alive, and
+// behind a NAT its address may have changed (RFC 7296 §2.23).
+func (s *session) authenticated(ep esp.Endpoint) {
+	s.lastHeard = s.env.now()
+	if (ep.Remote != s.remote || ep.Local != s.local) && s.encap {
+		if s.state == StateEstablished {
+			s.logger().Info("peer moved", "from", s.remote.String(), "to", ep.Remote.String())
+		}
+		s.remote = ep.Remote
+		s.local = ep.Local
+		s.updateChildEndpoints()
+	}
+}
+
+func (s *session) handleResponse(m *wire.Message, ep esp.Endpoint) {
+	p := s.pending
+	if p == nil || m.Header.MessageID != p.id || m.Header.Exchange != p.task.exchange() {
+		return // RFC 7296 §2.3: not a response to our outstanding request
+	}
+	if m.Header.Exchange == wire.ExchangeIKESAInit {
+		s.handleSAInitResponse(m, ep)
+		return
+	}
+	inner, done, err := s.decrypt(m)
+	if err != nil {
+		s.logger().Debug("dropped response", "err", err)
+		return
+	}
+	if !done {
+		return
+	}
+	s.authenticated(ep)
+	s.pending = nil
+	s.sendID++
+	if err := p.task.process(s, inner); err != nil {
+		s.logger().Info("exchange failed", "exchange", p.task.exchange().String(), "err", err)
+	}
+}
+
+func (s *session) handleRequest(m *wire.Message, ep esp.Endpoint) {
+	h := m.Header
+	if h.IsInitiator() == s.initiator {
+		return // a request must come from the other role
+	}
+	if s.lastResp != nil && h.MessageID == s.recvID-1 {
+		// A retransmission: replay the response for an identical request
+		// (the first fragment of a fragmented one).
+		if f, ok := wire.Find[*wire.SKF](m.Payloads); ok && f.Number != 1 {
+			return
+		}
+		if sha256.Sum256(m.Raw) == s.lastReqHash {
+			s.logger().Debug("retransmitted request, replaying the response", "message", h.MessageID)
+			for _, b := range s.lastResp {
+				s.out = append(s.out, datagram{data: b, ep: ep})
+			}
+		}
+		return
+	}
+	if h.MessageID != s.recvID {
+		return // §2.3: outside the window
+	}
+	if _, ok := wire.Find[*wire.SKF](m.Payloads); !ok {
+		s.lastReqHash = sha256.Sum256(m.Raw)
+	} else if f, _ := wire.Find[*wire.SKF](m.Payloads); f.Number == 1 {
+		s.lastReqHash = sha256.Sum256(m.Raw)
+	}
+	inner, done, err := s.decrypt(m)
+	if err != nil {
+		s.logger().Debug("dropped request", "exchange", h.Exchange.String(), "err", err)
+		return
+	}
+	if !done {
+		return
+	}
+	s.authenticated(ep)
+	var resp []wire.Payload
+	switch h.Exchange {
+	case wire.ExchangeIKEAuth:
+		if s.initiator || s.state != StateConnecting || s.init == nil {
+			resp = []wire.Payload{&wire.Notify{Kind: wire.NotifyInvalidSyntax}}
+			break
+		}
+		resp = s.respondAuth(inner, ep)
+	case wire.ExchangeCreateChildSA:
+		if s.state != StateEstablished {
+			resp = []wire.Payload{&wire.Notify{Kind: wire.NotifyTemporaryFailure}}
+			break
+		}
+		resp = s.respondCreateChild(inner)
+	case wire.ExchangeInformational:
+		if s.state == StateConnecting {
+			// Only after IKE_AUTH (an error notification about IKE_AUTH is
+			// answered, and ends the attempt).
+			resp = []wire.Payload{}
+			s.close(errors.New("ike: peer sent INFORMATIONAL before the IKE SA was established"), false)
+			break
+		}
+		resp = s.respondInformational(inner)
+	default:
+		s.logger().Debug("ignored request of unknown exchange", "exchange", h.Exchange.String())
+		return
+	}
+	if resp == nil {
+		return
+	}
+	packets, err := s.seal(s.header(h.Exchange, true, h.MessageID), resp)
+	if err != nil {
+		s.logger().Warn("cannot build response", "err", err)
+		return
+	}
+	s.recvID = h.MessageID + 1
+	s.lastResp = packets
+	for _, b := range packets {
+		s.out = append(s.out, datagram{data: b, ep: ep})
+	}
+	if s.state == StateDeleting && s.pending == nil {
+		s.close(nil, false)
+	}
+}
+
+// --- IKE_SA_INIT as initiator ---
+
+// startInitiator begins the IKE_SA_INIT of a new IKE SA to peer.
+func (s *session) startInitiator() error {
+	x, err := newSAInitInitiator(s.env.rand, s.peer.ikeProposals(), s.local, s.remote, s.peer.ForceEncap)
+	if err != nil {
+		return err
+	}
+	x.noFragmentation = s.peer.NoFragmentation
+	s.saInit, s.spii = x, x.spii
+	b, err := x.Request()
+	if err != nil {
+		return err
+	}
+	s.sendRequest(saInitTask{}, 0, [][]byte{b})
+	return nil
+}
+
+// saInitTask marks the outstanding IKE_SA_INIT; the session handles its
+// response itself (it is not encrypted and may be retried).
+type saInitTask struct{}
+
+func (saInitTask) exchange() wire.ExchangeType                 { return wire.ExchangeIKESAInit }
+func (saInitTask) build(*session) ([]wire.Payload, error)      { return nil, nil }
+func (saInitTask) process(*session, []wire.Payload) error      { return nil }
+func (s *session) handleSAInitResponse(m *wire.Message, ep esp.Endpoint) {
+	res, retry, err := s.saInit.ProcessResponse(m)
+	if err != nil {
+		s.close(err, false)
+		return
+	}
+	if retry {
+		s.logger().Info("retrying IKE_SA_INIT", "cookie", s.saInit.cookie != nil, "group", s.saInit.share.Group().String())
+		b, err := s.saInit.Request()
+		if err != nil {
+			s.close(err, false)
+			return
+		}
+		s.sendRequest(saInitTask{}, 0, [][]byte{b})
+		return
+	}
+	s.pending = nil
+	s.sendID = 1
+	s.setKeys(res)
+	s.saInit = nil
+	if s.encap {
+		// RFC 7296 §2.23: float to port 4500 for everything after
+		// IKE_SA_INIT.
+		s.local = netip.AddrPortFrom(s.local.Addr(), s.env.natt)
+		if s.remote.Port() == 500 {
+			s.remote = netip.AddrPortFrom(s.remote.Addr(), s.env.natt)
+		}
+	}
+	s.queue(&authInitiatorTask{})
+}
+
+// setKeys takes the result of IKE_SA_INIT.
+func (s *session) setKeys(res *saInitResult) {
+	s.init = res
+	s.spir = res.SPIr
+	s.prop = res.Proposal
+	s.keys = res.Keys
+	s.nat = res.NAT
+	s.encap = res.NAT.Any() || (s.peer != nil && s.peer.ForceEncap)
+	s.fragOK = res.FragmentationSupported && (s.peer == nil || !s.peer.NoFragmentation)
+	s.send, s.recv, _ = res.Keys.SKCiphers(res.Proposal, s.initiator)
+	s.peerHashes = res.PeerHashes
+	s.logger().Info("IKE_SA_INIT done", "proposal", res.Proposal.String(), "nat_local", res.NAT.LocalBehindNAT,
+		"nat_remote", res.NAT.RemoteBehindNAT)
+}
+
+// --- closing ---
+
+// close ends the IKE SA: its CHILD_SAs leave the dataplane, its virtual IPs
+// go back to the pools. With notify, a delete is sent first (best effort,
+// not retransmitted).
+func (s *session) close(reason error, notify bool) {
+	if s.state == StateClosed {
+		return
+	}
+	if notify && s.state == StateEstablished && s.send != nil {
+		if packets, err := s.seal(s.header(wire.ExchangeInformational, false, s.sendID), []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}}); err == nil {
+			s.sendPackets(packets)
+			s.sendID++
+		}
+	}
+	for _, c := range s.children {
+		s.removeChild(c)
+	}
+	s.children = nil
+	if len(s.vips) > 0 && s.remoteID.Type != 0 {
+		s.env.pools.ReleaseAll(s.remoteID.String(), s.vips)
+	}
+	wasUp := s.state != StateConnecting
+	s.state = StateClosed
+	s.pending = nil
+	s.tasks = nil
+	s.failure = reason
+	if reason != nil {
+		s.logger().Info("IKE SA closed", "err", reason, "established", wasUp)
+	} else {
+		s.logger().Info("IKE SA deleted")
+	}
+	s.emit(Event{Kind: EventIKEDown, Err: reason, Proposal: s.prop})
+}
+
+// deleteSA starts an INFORMATIONAL delete of the whole IKE SA.
+func (s *session) deleteSA() {
+	if s.state != StateEstablished {
+		s.close(nil, false)
+		return
+	}
+	s.state = StateDeleting
+	s.tasks = append([]v2Task{&deleteIKETask{}}, s.tasks...)
+	if s.pending != nil {
+		// Our outstanding request is not going to matter.
+		s.pending = nil
+		s.sendID++
+	}
+	s.startNext()
+}
+
+// remoteAddrForTS returns the peer's address as a host selector ("dynamic").
+func hostSelector(a netip.Addr) esp.Selector {
+	a = a.Unmap()
+	return esp.SelectorFromPrefix(netip.PrefixFrom(a, a.BitLen()))
+}
+
+// childEndpoints returns the outer endpoints of the ESP SAs: UDP ports
+// with encapsulation, none (raw ESP) without.
+func (s *session) childEndpoints() (local, remote netip.AddrPort) {
+	if s.encap {
+		return s.local, s.remote
+	}
+	return netip.AddrPortFrom(s.local.Addr(), 0), netip.AddrPortFrom(s.remote.Addr(), 0)
+}
+
+func (s *session) updateChildEndpoints() {
+	l, r := s.childEndpoints()
+	for _, c := range s.children {
+		if err := s.env.dp.UpdateSA(esp.DirOut, c.outSPI, l, r); err != nil {
+			s.logger().Warn("cannot move CHILD_SA", "spi", fmt.Sprintf("%08x", c.outSPI), "err", err)
+		}
+	}
+}
+
+// installChild puts a negotiated CHILD_SA into the dataplane: the policy,
+// the inbound SA, then the outbound SA. weInitiated says whether we were
+// the initiator of the exchange that created it (for the key order).
+func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool) error {
+	c.policyID = s.env.policyID.Add(1)
+	if err := s.env.dp.SetPolicy(esp.Policy{ID: c.policyID, Priority: 100, Action: esp.ActionProtect, Local: c.localTS, Remote: c.remoteTS}); err != nil {
+		return err
+	}
+	outP, inP := keys.SAParams(weInitiated)
+	l, r := s.childEndpoints()
+	inP.SPI, inP.Mode, inP.Local, inP.Remote = c.inSPI, c.mode, l, r
+	inP.ReplayWindow = c.cfg.replayWindow()
+	outP.SPI, outP.Mode, outP.Local, outP.Remote = c.outSPI, c.mode, l, r
+	if c.ipcompOut != 0 {
+		outP.IPComp = &ipcomp.Compressor{CPI: c.ipcompOut, Level: flate.BestSpeed}
+		inP.IPComp = &ipcomp.Compressor{CPI: c.ipcompIn, Level: flate.BestSpeed}
+	}
+	life := c.cfg.Lifetime
+	if _, err := s.env.dp.AddSA(esp.DirIn, inP, c.policyID, life); err != nil {
+		s.env.dp.DeletePolicy(c.policyID)
+		return err
+	}
+	if _, err := s.env.dp.AddSA(esp.DirOut, outP, c.policyID, life); err != nil {
+		s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
+		s.env.dp.DeletePolicy(c.policyID)
+		return err
+	}
+	c.installed = s.env.now()
+	s.children = append(s.children, c)
+	s.logger().Info("CHILD_SA installed", "child", c.cfg.Name, "proposal", c.proposal.String(),
+		"in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI),
+		"local_ts", fmt.Sprint(c.localTS), "remote_ts", fmt.Sprint(c.remoteTS))
+	s.emit(Event{Kind: EventChildUp, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
+		RemoteTS: c.remoteTS, Proposal: c.proposal})
+	return nil
+}
+
+// removeChild takes a CHILD_SA out of the dataplane.
+func (s *session) removeChild(c *childSA) {
+	s.env.dp.DeleteSA(esp.DirOut, c.outSPI)
+	s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
+	s.env.dp.DeletePolicy(c.policyID)
+	s.env.dp.ReleaseSPI(c.inSPI)
+	s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
+	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS, RemoteTS: c.remoteTS})
+}
+
+// established marks the IKE SA up.
+func (s *session) established() {
+	s.state = StateEstablished
+	s.up = s.env.now()
+	s.init.Request, s.init.Response = nil, nil // no longer needed
+	if s.nat.LocalBehindNAT && s.keepaliveInterval() > 0 {
+		s.nextKeepalive = s.up.Add(s.keepaliveInterval())
+	}
+	s.logger().Info("IKE SA established", "id", s.remoteID.String(), "vips", fmt.Sprint(s.vips))
+	s.emit(Event{Kind: EventIKEUp, Proposal: s.prop})
+}
+
+// equalTS compares selector lists.
+func equalTS(a, b []esp.Selector) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
