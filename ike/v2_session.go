@@ -543,9 +543,9 @@ func (s *session) startInitiator() error {
 // response itself (it is not encrypted and may be retried).
 type saInitTask struct{}
 
-func (saInitTask) exchange() wire.ExchangeType                 { return wire.ExchangeIKESAInit }
-func (saInitTask) build(*session) ([]wire.Payload, error)      { return nil, nil }
-func (saInitTask) process(*session, []wire.Payload) error      { return nil }
+func (saInitTask) exchange() wire.ExchangeType            { return wire.ExchangeIKESAInit }
+func (saInitTask) build(*session) ([]wire.Payload, error) { return nil, nil }
+func (saInitTask) process(*session, []wire.Payload) error { return nil }
 func (s *session) handleSAInitResponse(m *wire.Message, ep esp.Endpoint) {
 	res, retry, err := s.saInit.ProcessResponse(m)
 	if err != nil {
