@@ -26,8 +26,8 @@ type GatewayConfig struct {
 	// hand-driven IKE, or none).
 	IKEHandler func(pkt []byte, ep esp.Endpoint)
 	Workers    int
-	PathMTU int
-	Logger  *slog.Logger
+	PathMTU    int
+	Logger     *slog.Logger
 }
 
 // Gateway is a running IPsec gateway: a TUN device, the sockets, and the ESP
