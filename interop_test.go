@@ -325,3 +325,177 @@ func TestInteropRoadwarriorPSK(t *testing.T) {
 }
 
 var _ = wire.ProtocolESP
+
+// TestInteropNetToNetInitiator is scenario 3: our gateway initiates a
+// net-to-net tunnel to strongSwan with one TSi and two TSr in one
+// CHILD_SA, then adds a second CHILD_SA with CREATE_CHILD_SA (with PFS);
+// pings go both ways, and our delete reaches strongSwan.
+func TestInteropNetToNetInitiator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ike/testdata/interop/ikev2-net2net"
+	rig := interop.Available(t)
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	info := rig.Info(scen)
+	if err := rig.Start("right", scen); err != nil {
+		t.Fatal(err)
+	}
+	psk := []byte(info["PSK"])
+	site := selectors(prefixes(t, "198.18.2.0/24"))
+	peer := &ike.PeerConfig{
+		Name:       "net",
+		RemoteHost: netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
+		LocalAddr:  netip.MustParseAddr(info["LEFT_ADDR"]),
+		Local:      ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "left.example.com"), PSK: psk},
+		Remote:     ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "vpn.example.com"), PSK: psk},
+		Children: []*ike.ChildConfig{
+			{Name: "net", LocalTS: site, RemoteTS: selectors(prefixes(t, "203.0.113.0/26 198.18.1.0/24"))},
+			{Name: "pfs", LocalTS: site, RemoteTS: selectors(prefixes(t, "198.18.1.0/24")),
+				ESPProposals: ike.MustParseProposals("aes256gcm16-modp2048", wire.ProtocolESP), Strict: true},
+		},
+	}
+	events := newEventLog()
+	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add}
+	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, nil, prefixes(t, "203.0.113.0/26 198.18.1.0/24"), cfg)
+	if err := g.IKE().Initiate("net"); err != nil {
+		t.Fatal(err)
+	}
+	if !events.wait(20*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) == 2 }) {
+		t.Fatalf("two CHILD_SAs not up:\n%s", events)
+	}
+	sas, err := rig.WaitInstalled("right", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := g.IKE().SAs()
+	if len(ours) != 1 || len(ours[0].Children) != 2 {
+		t.Fatalf("our SAs %+v", ours)
+	}
+	for _, w := range []string{"ESTABLISHED", "203.0.113.0/26", "198.18.1.0/24", "198.18.2.0/24", "MODP_2048",
+		fmt.Sprintf("%016x", ours[0].SPIi)} {
+		if !strings.Contains(sas, w) {
+			t.Errorf("strongSwan's listing lacks %q:\n%s", w, sas)
+		}
+	}
+	if n := strings.Count(sas, "INSTALLED"); n != 2 {
+		t.Errorf("strongSwan has %d CHILD_SAs installed, want 2:\n%s", n, sas)
+	}
+	for _, c := range ours[0].Children {
+		if !strings.Contains(sas, fmt.Sprintf("%08x", c.OutSPI)) || !strings.Contains(sas, fmt.Sprintf("%08x", c.InSPI)) {
+			t.Errorf("strongSwan lacks CHILD_SA %s (%08x/%08x)", c.Name, c.InSPI, c.OutSPI)
+		}
+	}
+	if fmt.Sprint(ours[0].Children[0].RemoteTS) != "[203.0.113.0/26 198.18.1.0/24]" {
+		t.Errorf("our first CHILD_SA's TSr: %v", ours[0].Children[0].RemoteTS)
+	}
+	for _, host := range strings.Fields(info["PING"]) {
+		if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_SRC"], host); err != nil {
+			t.Fatalf("ping %s: %v\n%s\n%+v", host, err, out, g.Engine().Stats())
+		}
+	}
+	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
+		t.Fatalf("ping back: %v\n%s", err, out)
+	}
+	if n := g.IKE().Terminate("net"); n != 1 {
+		t.Fatalf("Terminate: %d", n)
+	}
+	if !events.wait(10*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventIKEDown) == 1 }) {
+		t.Fatalf("no ike-down:\n%s", events)
+	}
+	events.mu.Lock()
+	if d := events.evs[len(events.evs)-1]; d.Err != nil {
+		t.Errorf("delete ended with %v", d.Err)
+	}
+	events.mu.Unlock()
+	if sas, _ := rig.ListSAs("right"); strings.Contains(sas, "ESTABLISHED") {
+		t.Errorf("strongSwan keeps the SA after our delete:\n%s", sas)
+	}
+}
+
+// TestInteropNAT is scenario 4: strongSwan's client behind a real NAT
+// (nftables masquerade in a middle namespace) against our responder; UDP
+// encapsulation is negotiated from the NAT detection, and with
+// ikev2-psk-encap strongSwan also forces it.
+func TestInteropNAT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	for _, scen := range []string{"ikev2-psk", "ikev2-psk-encap"} {
+		t.Run(scen, func(t *testing.T) {
+			rig := interop.Available(t)
+			rig.NAT = true
+			info := rig.Info(scen)
+			peer, pools := rwConfig(t, info, false)
+			rw := startRoadwarrior(t, scen, true, false, peer, pools)
+			if out, err := rw.initiate(scen); err != nil {
+				t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+			}
+			sa := rw.checkUp(t, info["FIRST_VIP4"], "203.0.113.0/26", "198.18.1.0/24")
+			if !sa.NAT.RemoteBehindNAT || sa.Remote.Addr().String() != info["LEFT_ADDR_SEEN_BY_RIGHT"] {
+				t.Errorf("NAT %+v, peer at %v (want %s)", sa.NAT, sa.Remote, info["LEFT_ADDR_SEEN_BY_RIGHT"])
+			}
+			if sa.Local.Port() != 4500 {
+				t.Errorf("not floated to 4500: %v", sa.Local)
+			}
+			rw.ping(t)
+			if st := rw.g.Engine().Stats(); st.OpenErrors != 0 {
+				t.Errorf("engine: %+v", st)
+			}
+			rw.checkDelete(t)
+		})
+	}
+}
+
+// TestInteropProposals is scenario 5: AES-GCM, AES-CBC with SHA-2 and
+// ChaCha20-Poly1305 each negotiated for IKE and ESP with a strict
+// configuration on our side, and a strict mismatch refused with
+// NO_PROPOSAL_CHOSEN.
+func TestInteropProposals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	for _, tc := range []struct {
+		scen, ike, esp string
+		want           []string
+	}{
+		{"ikev2-psk-gcm", "aes256gcm16-prfsha384-ecp384", "aes256gcm16", []string{"AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_384", "AES_GCM_16-256"}},
+		{"ikev2-psk-cbc", "aes256-sha256-modp2048", "aes256-sha256", []string{"AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048", "AES_CBC-256/HMAC_SHA2_256_128"}},
+		{"ikev2-psk-chacha", "chacha20poly1305-prfsha256-x25519", "chacha20poly1305", []string{"CHACHA20_POLY1305/PRF_HMAC_SHA2_256/CURVE_25519", "ESP:CHACHA20_POLY1305"}},
+		{"ikev2-psk-mismatch", "aes256gcm16-prfsha384-ecp384", "aes256gcm16", nil},
+	} {
+		t.Run(tc.scen, func(t *testing.T) {
+			scen := "ike/testdata/interop/" + tc.scen
+			rig := interop.Available(t)
+			info := rig.Info(scen)
+			peer, pools := rwConfig(t, info, false)
+			peer.IKEProposals, peer.Strict = ike.MustParseProposals(tc.ike, wire.ProtocolIKE), true
+			peer.Children[0].ESPProposals = ike.MustParseProposals(tc.esp, wire.ProtocolESP)
+			peer.Children[0].Strict = true
+			rw := startRoadwarrior(t, scen, false, false, peer, pools)
+			out, err := rw.initiate(scen)
+			if tc.want == nil {
+				if err == nil {
+					t.Fatalf("initiate succeeded against a strict mismatch:\n%s", out)
+				}
+				if !strings.Contains(out, "NO_PROPOSAL_CHOSEN") {
+					t.Errorf("strongSwan did not get NO_PROPOSAL_CHOSEN:\n%s", out)
+				}
+				if sas := rw.g.IKE().SAs(); len(sas) != 0 {
+					t.Errorf("we kept state: %+v", sas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+			}
+			sa := rw.checkUp(t, tc.want...)
+			if sa.Proposal.String() != ike.MustParseProposals(tc.ike, wire.ProtocolIKE)[0].String() {
+				t.Errorf("our IKE proposal %v", sa.Proposal)
+			}
+			rw.ping(t)
+		})
+	}
+}
