@@ -338,7 +338,7 @@ func (s *session) assignVIPs(cp *wire.CP) (*wire.CP, error) {
 	if len(pools) == 0 {
 		return nil, errors.New("ike: the connection has no pool")
 	}
-	vips, err := pools.AcquireAll(s.remoteID.String(), req)
+	vips, err := s.env.acquireVIPs(pools, s.remoteID.String(), req)
 	if err != nil {
 		return nil, err
 	}

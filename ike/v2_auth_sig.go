@@ -117,6 +117,7 @@ const (
 	sigKeyEd25519
 )
 
+// String names the key type for errors: "RSA", "ECDSA", "Ed25519".
 func (k sigKeyType) String() string {
 	switch k {
 	case sigKeyRSA:
@@ -377,6 +378,7 @@ type sigError struct {
 	reason string
 }
 
+// Error says which method and algorithm failed, and why.
 func (e *sigError) Error() string {
 	if e.alg != "" {
 		return fmt.Sprintf("ike: %s AUTH with %s: %s", e.method, e.alg, e.reason)

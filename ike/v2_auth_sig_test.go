@@ -145,6 +145,7 @@ var testSigKeys = sync.OnceValues(func() (*sigKeys, error) {
 	return &k, nil
 })
 
+// keys returns the test keys, failing the test if they cannot be read.
 func keys(tb testing.TB) *sigKeys {
 	tb.Helper()
 	k, err := testSigKeys()
@@ -600,6 +601,7 @@ func TestSigAuthRejects(t *testing.T) {
 	}
 }
 
+// mustX25519 returns an X25519 key: a key type nobody signs with.
 func mustX25519(t *testing.T) *ecdh.PublicKey {
 	t.Helper()
 	k, err := ecdh.X25519().GenerateKey(rand.Reader)
@@ -613,7 +615,10 @@ func mustX25519(t *testing.T) *ecdh.PublicKey {
 // is of a type nobody signs AUTH with.
 type failingSigner struct{ pub crypto.PublicKey }
 
+// Public returns the configured public key.
 func (s failingSigner) Public() crypto.PublicKey { return s.pub }
+
+// Sign fails, as a removed hardware token would.
 func (s failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, errors.New("token removed")
 }
@@ -624,6 +629,7 @@ type derSigner struct {
 	sig []byte
 }
 
+// Sign returns the fixed signature.
 func (s derSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) { return s.sig, nil }
 
 func TestSigSignAuthErrors(t *testing.T) {
@@ -855,6 +861,7 @@ func openssl(t *testing.T, bin, dir string, args ...string) (string, error) {
 	return stdout.String(), err
 }
 
+// mustOpenSSL runs openssl and fails the test if it fails.
 func mustOpenSSL(t *testing.T, bin, dir string, args ...string) string {
 	t.Helper()
 	out, err := openssl(t, bin, dir, args...)

@@ -1,7 +1,6 @@
 package ike
 
 import (
-	"encoding/binary"
 	"errors"
 
 	"github.com/ikego/ikego/ike/wire"
@@ -103,14 +102,3 @@ func (t *deleteChildTask) process(s *session, _ []wire.Payload) error {
 	}
 	return nil
 }
-
-// informationalTask sends an empty INFORMATIONAL (a liveness check).
-type informationalTask struct{}
-
-func (*informationalTask) exchange() wire.ExchangeType { return wire.ExchangeInformational }
-func (*informationalTask) build(*session) ([]wire.Payload, error) {
-	return []wire.Payload{}, nil
-}
-func (*informationalTask) process(*session, []wire.Payload) error { return nil }
-
-var _ = binary.BigEndian

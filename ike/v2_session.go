@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -128,6 +129,50 @@ type env struct {
 	policyID *atomic.Uint32
 	// peers returns the current connections.
 	peers func() []*PeerConfig
+
+	// leases counts the IKE SAs holding each virtual IP of an identity:
+	// Pool.Acquire is idempotent per identity, so two IKE SAs of one
+	// identity (a reconnect before the old SA is gone) share the lease,
+	// which goes back to the pool with the last of them.
+	leaseMu sync.Mutex
+	leases  map[leaseKey]int
+}
+
+type leaseKey struct {
+	id   string
+	addr netip.Addr
+}
+
+// acquireVIPs takes addresses for id from pools and counts them.
+func (e *env) acquireVIPs(pools Pools, id string, req []netip.Addr) ([]netip.Addr, error) {
+	e.leaseMu.Lock()
+	defer e.leaseMu.Unlock()
+	vips, err := pools.AcquireAll(id, req)
+	if err != nil {
+		return nil, err
+	}
+	if e.leases == nil {
+		e.leases = map[leaseKey]int{}
+	}
+	for _, v := range vips {
+		e.leases[leaseKey{id, v}]++
+	}
+	return vips, nil
+}
+
+// releaseVIPs gives addresses back once no IKE SA holds them.
+func (e *env) releaseVIPs(id string, vips []netip.Addr) {
+	e.leaseMu.Lock()
+	defer e.leaseMu.Unlock()
+	var last []netip.Addr
+	for _, v := range vips {
+		k := leaseKey{id, v}
+		if e.leases[k]--; e.leases[k] <= 0 {
+			delete(e.leases, k)
+			last = append(last, v)
+		}
+	}
+	e.pools.ReleaseAll(id, last)
 }
 
 // v2Task is an exchange we initiate: build makes the request's payloads,
@@ -611,8 +656,8 @@ func (s *session) close(reason error, notify bool) {
 		s.removeChild(c)
 	}
 	s.children = nil
-	if len(s.vips) > 0 && s.remoteID.Type != 0 {
-		s.env.pools.ReleaseAll(s.remoteID.String(), s.vips)
+	if len(s.vips) > 0 && !s.initiator {
+		s.env.releaseVIPs(s.remoteID.String(), s.vips)
 	}
 	wasUp := s.state != StateConnecting
 	s.state = StateClosed
@@ -724,17 +769,4 @@ func (s *session) established() {
 	}
 	s.logger().Info("IKE SA established", "id", s.remoteID.String(), "vips", fmt.Sprint(s.vips))
 	s.emit(Event{Kind: EventIKEUp, Proposal: s.prop})
-}
-
-// equalTS compares selector lists.
-func equalTS(a, b []esp.Selector) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
