@@ -1,10 +1,13 @@
 package ikego
 
 import (
+	"crypto"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -194,9 +197,8 @@ func rwConfig(t *testing.T, info map[string]string, v6 bool) (*ike.PeerConfig, i
 // startRoadwarrior brings the rig up (NAT optional), runs our gateway with
 // peer as responder in the right namespace, starts strongSwan's client on
 // the left with scen and initiates.
-func startRoadwarrior(t *testing.T, scen string, nat, v6 bool, peer *ike.PeerConfig, pools ike.Pools) *roadwarrior {
+func startRoadwarrior(t *testing.T, rig *interop.Rig, scen string, nat, v6 bool, peer *ike.PeerConfig, pools ike.Pools) *roadwarrior {
 	t.Helper()
-	rig := interop.Available(t)
 	if err := rig.NetUp(nat); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +308,7 @@ func TestInteropRoadwarriorPSK(t *testing.T) {
 			rig := interop.Available(t)
 			info := rig.Info(scen)
 			peer, pools := rwConfig(t, info, v6)
-			rw := startRoadwarrior(t, scen, false, v6, peer, pools)
+			rw := startRoadwarrior(t, rig, scen, false, v6, peer, pools)
 			if out, err := rw.initiate(scen); err != nil {
 				t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
 			}
@@ -429,7 +431,7 @@ func TestInteropNAT(t *testing.T) {
 			rig.NAT = true
 			info := rig.Info(scen)
 			peer, pools := rwConfig(t, info, false)
-			rw := startRoadwarrior(t, scen, true, false, peer, pools)
+			rw := startRoadwarrior(t, rig, scen, true, false, peer, pools)
 			if out, err := rw.initiate(scen); err != nil {
 				t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
 			}
@@ -474,7 +476,7 @@ func TestInteropProposals(t *testing.T) {
 			peer.IKEProposals, peer.Strict = ike.MustParseProposals(tc.ike, wire.ProtocolIKE), true
 			peer.Children[0].ESPProposals = ike.MustParseProposals(tc.esp, wire.ProtocolESP)
 			peer.Children[0].Strict = true
-			rw := startRoadwarrior(t, scen, false, false, peer, pools)
+			rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
 			out, err := rw.initiate(scen)
 			if tc.want == nil {
 				if err == nil {
@@ -496,6 +498,102 @@ func TestInteropProposals(t *testing.T) {
 				t.Errorf("our IKE proposal %v", sa.Proposal)
 			}
 			rw.ping(t)
+		})
+	}
+}
+
+// seedPKI writes a CA, a server certificate and a client certificate made
+// with package pki into the rig's PKI folder, in the names peer.sh copies
+// into strongSwan's swanctl directories (ike/testdata/interop/README.md).
+// The server's files are not written: strongSwan must verify the
+// certificate we send.
+func seedPKI(t *testing.T, rig *interop.Rig, keyType pki.KeyType, client string) (ca *pki.CA, server *x509.Certificate, serverKey crypto.Signer) {
+	t.Helper()
+	ca, err := pki.NewCA(pki.Config{}, pki.CAOptions{Subject: "C=US, O=ikego-interop, CN=ikego interop CA", KeyType: keyType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, serverKey, err = ca.Issue(pki.Request{Profile: pki.ProfileServer, Subject: "C=US, O=ikego-interop, CN=vpn.example.com",
+		Names: []string{"vpn.example.com"}, KeyType: keyType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, name := "C=US, O=ikego-interop, CN=client1", "client1@example.com"
+	if client == "client2" {
+		subject, name = "C=US, O=ikego-interop, CN=client2.example.com", "client2.example.com"
+	}
+	cert, key, err := ca.Issue(pki.Request{Profile: pki.ProfileClient, Subject: subject, Names: []string{name}, KeyType: keyType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := pki.EncodePrivateKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(rig.Dir, "pki")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"ca.cert.pem":        pki.EncodeCertificatesPEM(ca.Cert),
+		client + ".cert.pem": pki.EncodeCertificatesPEM(cert),
+		client + ".key.pem":  keyPEM,
+		".done":              nil,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ca, server, serverKey
+}
+
+// TestInteropRoadwarriorCert is scenario 2: strongSwan's roadwarrior
+// client authenticates with a certificate issued by our pki, RSA with an
+// FQDN identity and ECDSA with a DN identity; our responder sends its own
+// certificate (RFC 7427 signatures both ways) and accepts any client of
+// the CA whose identity is in its certificate. The RSA IKE_AUTH arrives in
+// fragments (RFC 7383).
+func TestInteropRoadwarriorCert(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	for _, tc := range []struct {
+		scen, client, id, sig string
+		key                   pki.KeyType
+	}{
+		{"ikev2-cert-rsa-fqdn", "client2", "client2.example.com", "RSA_EMSA_PKCS1_SHA2_256", pki.KeyTypeRSA2048},
+		{"ikev2-cert-ecdsa-dn", "client1", "C=US, O=ikego-interop, CN=client1", "ECDSA_WITH_SHA256_DER", pki.KeyTypeECDSAP256},
+	} {
+		t.Run(tc.scen, func(t *testing.T) {
+			scen := "ike/testdata/interop/" + tc.scen
+			rig := interop.Available(t)
+			ca, server, key := seedPKI(t, rig, tc.key, tc.client)
+			info := rig.Info(scen)
+			peer, pools := rwConfig(t, info, false)
+			peer.Local = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "vpn.example.com"),
+				Certificates: []*x509.Certificate{server}, Key: key}
+			peer.Remote = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=*"),
+				CAs: []*x509.Certificate{ca.Cert}}
+			if tc.client == "client2" {
+				peer.Remote.ID = mustIdentity(t, "*.example.com")
+			}
+			rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
+			out, err := rw.initiate(scen)
+			if err != nil {
+				t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+			}
+			if tc.client == "client2" && !strings.Contains(out, "into 2 fragments") {
+				t.Errorf("strongSwan did not fragment its RSA IKE_AUTH:\n%s", out)
+			}
+			if !strings.Contains(out, tc.sig) {
+				t.Errorf("strongSwan's log does not show %s signatures:\n%s", tc.sig, out)
+			}
+			sa := rw.checkUp(t, info["FIRST_VIP4"], "203.0.113.0/26", "198.18.1.0/24")
+			if sa.RemoteID.String() != tc.id {
+				t.Errorf("peer identity %q, want %q", sa.RemoteID, tc.id)
+			}
+			rw.ping(t)
+			rw.checkDelete(t)
 		})
 	}
 }
