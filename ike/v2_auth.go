@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/ikego/ikego/esp"
@@ -360,6 +361,22 @@ func (s *session) assignVIPs(cp *wire.CP) (*wire.CP, error) {
 			t = wire.CPInternalIP6DNS
 		}
 		reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: t, Value: d.AsSlice()})
+	}
+	// The subnets behind us (RFC 7296 §3.15.2), for clients that route by
+	// them rather than by the traffic selectors.
+	for _, c := range s.peer.Children {
+		for _, sel := range c.LocalTS {
+			for _, p := range sel.Prefixes() {
+				if p.Addr().Is4() {
+					mask := net.CIDRMask(p.Bits(), 32)
+					reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.CPInternalIP4Subnet,
+						Value: append(p.Addr().AsSlice(), mask...)})
+					continue
+				}
+				reply.Attributes = append(reply.Attributes, wire.CPAttribute{Type: wire.CPInternalIP6Subnet,
+					Value: append(p.Addr().AsSlice(), byte(p.Bits()))})
+			}
+		}
 	}
 	return reply, nil
 }

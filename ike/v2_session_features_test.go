@@ -117,7 +117,24 @@ func TestSessionRequestedAddress(t *testing.T) {
 	reply, err := s.assignVIPs(&wire.CP{CfgType: wire.CfgRequest, Attributes: []wire.CPAttribute{
 		{Type: wire.CPInternalIP4Address, Value: netip.MustParseAddr("198.18.200.9").AsSlice()}}})
 	if err != nil || fmt.Sprint(s.vips) != "[198.18.200.9]" || reply == nil {
-		t.Errorf("requested address: %v %v", s.vips, err)
+		t.Fatalf("requested address: %v %v", s.vips, err)
+	}
+	var got []string
+	for _, a := range reply.Attributes {
+		switch a.Type {
+		case wire.CPInternalIP4Subnet:
+			p, _ := a.Prefix()
+			got = append(got, "subnet "+p.String())
+		case wire.CPInternalIP4DNS:
+			d, _ := a.Addr()
+			got = append(got, "dns "+d.String())
+		case wire.CPInternalIP4Address:
+			d, _ := a.Addr()
+			got = append(got, "addr "+d.String())
+		}
+	}
+	if want := "[addr 198.18.200.9 dns 198.51.100.53 subnet 203.0.113.0/26 subnet 198.18.1.0/24]"; fmt.Sprint(got) != want {
+		t.Errorf("CFG_REPLY %v, want %v", got, want)
 	}
 }
 
