@@ -1,11 +1,47 @@
-// Package ike is to hold IKEv2 (RFC 7296) and IKEv1 (RFC 2409) as sans-I/O
-// sessions driven by a Manager, installing SAs through a Dataplane that
-// package esp implements (see ../shared/DESIGN.md). The wire codec of IKEv2
+// Package ike holds IKEv2 (RFC 7296) as sans-I/O sessions driven by a
+// Manager, installing SAs through a Dataplane that package esp implements
+// (see ../shared/DESIGN.md). IKEv1 is still to come. The wire codec of IKEv2
 // is the sub-package ike/wire.
 //
-// What exists so far are the IKEv2 cryptographic building blocks, exchange
-// helpers and the virtual-IP pools; there are no sessions, exchanges, Manager, configuration
-// or IKEv1 yet.
+// # Manager and configuration (manager.go, config.go)
+//
+// Config lists the connections (PeerConfig: addresses, IKE proposals,
+// authentication of each end, virtual IP pools, CHILD_SAs as ChildConfig)
+// and takes the Dataplane (an *esp.Engine) and a Sender (an esp.Bind).
+// NewManager validates it; HandleDatagram takes what the Bind receives on
+// ports 500 and 4500 (esp.EngineConfig.IKE); Initiate and Terminate start
+// and delete IKE SAs; SAs lists them; OnEvent reports SAs up and down. The
+// root package's Gateway wires all of it.
+//
+// The Manager answers IKE_SA_INIT requests itself: statelessly when it asks
+// for a COOKIE (above Config.CookieThreshold half-open SAs) or another key
+// exchange group, and not at all above Config.HalfOpenLimit; a session exists
+// only after a complete IKE_SA_INIT. Datagrams that are not IKEv2 or name no
+// session are dropped before anything is allocated.
+//
+// # Sessions (v2_session.go and one file per exchange)
+//
+// A session is one IKE SA as a state machine: messages and time in,
+// datagrams and events out, no goroutine, socket or timer of its own. It
+// keeps both message ID windows of size one: its own request is
+// retransmitted on the Retransmit schedule, and the response to the peer's
+// last request is replayed when that request comes again. Exchanges:
+// IKE_SA_INIT (v2_sa_init.go: INVALID_KE_PAYLOAD retry, cookies, NAT
+// detection, the float to port 4500, SIGNATURE_HASH_ALGORITHMS, CERTREQ),
+// IKE_AUTH (v2_auth.go: PSK, and certificates with RSA, ECDSA and Ed25519
+// signatures in methods 1, 9-11 and 14 of RFC 7427 from v2_auth_sig.go;
+// identities of every type; the configuration payload with virtual IPs,
+// DNS servers and subnets; INITIAL_CONTACT), CHILD_SAs (v2_child.go:
+// several selectors per side narrowed in both roles, USE_TRANSPORT_MODE,
+// IPCOMP_SUPPORTED), CREATE_CHILD_SA with optional PFS
+// (v2_create_child.go) and INFORMATIONAL deletes (v2_informational.go).
+// Messages larger than Config.FragmentSize go out in RFC 7383 fragments
+// when the peer supports them; fragments are reassembled on receipt. NAT
+// keepalives are sent when we are behind a NAT.
+//
+// Not yet implemented (later issues): rekeying of CHILD_SAs and the IKE SA,
+// dead peer detection, MOBIKE, EAP, redirects, trap policies, and a
+// childless IKE_AUTH as initiator.
 //
 // # Exchange helpers (natd.go, cookie.go, retransmit.go, dataplane.go)
 //
@@ -61,6 +97,8 @@
 //
 // # Concurrency
 //
+// A Manager is safe for concurrent use; it runs each session under a lock
+// of its own, on Config.Workers goroutines and the sessions' timers.
 // Proposals and IKEKeys are values that are not modified after they are
 // made; the SK ciphers may be used from several goroutines. A KeyShare
 // belongs to one goroutine. The package has no mutable global state.

@@ -507,15 +507,16 @@ func (s *session) handleRequest(m *wire.Message, ep esp.Endpoint) {
 	if h.MessageID != s.recvID {
 		return // §2.3: outside the window
 	}
-	if _, ok := wire.Find[*wire.SKF](m.Payloads); !ok {
-		s.lastReqHash = sha256.Sum256(m.Raw)
-	} else if f, _ := wire.Find[*wire.SKF](m.Payloads); f.Number == 1 {
-		s.lastReqHash = sha256.Sum256(m.Raw)
-	}
 	inner, done, err := s.decrypt(m)
 	if err != nil {
 		s.logger().Debug("dropped request", "exchange", h.Exchange.String(), "err", err)
 		return
+	}
+	// Only a verified request (or first fragment) replaces the digest
+	// that recognises retransmissions: a forged one must not stop the
+	// replay of our last response.
+	if f, ok := wire.Find[*wire.SKF](m.Payloads); !ok || f.Number == 1 {
+		s.lastReqHash = sha256.Sum256(m.Raw)
 	}
 	if !done {
 		return
