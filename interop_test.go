@@ -1,6 +1,7 @@
 package ikego
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"fmt"
@@ -595,5 +596,64 @@ func TestInteropRoadwarriorCert(t *testing.T) {
 			rw.ping(t)
 			rw.checkDelete(t)
 		})
+	}
+}
+
+// TestInteropRekeyChild (issue "IKEv2 lifecycle"): during a running ping,
+// strongSwan rekeys the CHILD_SA, then our side does, several times; no
+// ping is lost, and both sides end with one CHILD_SA with new SPIs.
+func TestInteropRekeyChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-psk"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	peer, pools := rwConfig(t, info, false)
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
+	if out, err := rw.initiate(scen); err != nil {
+		t.Fatalf("initiate: %v\n%s", err, out)
+	}
+	first := rw.checkUp(t).Children[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ping := rig.Command(ctx, "exec", "left", "ping", "-c", "150", "-i", "0.04", "-W", "1", "203.0.113.1")
+	var out strings.Builder
+	ping.Stdout, ping.Stderr = &out, &out
+	if err := ping.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		time.Sleep(700 * time.Millisecond) // let packets flow between the rekeys
+		if i%2 == 0 {
+			if o, err := rig.Swanctl("left", "--rekey", "--child", info["CHILD"]); err != nil {
+				t.Fatalf("strongSwan rekey: %v\n%s", err, o)
+			}
+		} else if n := rw.g.IKE().Rekey("rw"); n != 1 {
+			t.Fatalf("our Rekey started %d", n)
+		}
+		want := i + 2
+		if !rw.events.wait(10*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) >= want }) {
+			t.Fatalf("rekey %d did not complete:\n%s", i, rw.events)
+		}
+	}
+	err := ping.Wait()
+	if err != nil || !strings.Contains(out.String(), " 0% packet loss") {
+		t.Fatalf("ping during the rekeys: %v\n%s", err, out.String())
+	}
+	sas, _ := rig.ListSAs("left")
+	ours := rw.g.IKE().SAs()
+	if len(ours) != 1 || len(ours[0].Children) != 1 {
+		t.Fatalf("our SAs after the rekeys: %+v", ours)
+	}
+	c := ours[0].Children[0]
+	if c.InSPI == first.InSPI || !strings.Contains(sas, fmt.Sprintf("%08x", c.InSPI)) || strings.Count(sas, "INSTALLED") != 1 {
+		t.Errorf("after the rekeys we have %08x/%08x, strongSwan:\n%s", c.InSPI, c.OutSPI, sas)
+	}
+	if i := strings.Index(out.String(), "ping statistics"); i > 0 {
+		t.Logf("ping: %s", strings.TrimSpace(out.String()[i:]))
+	}
+	if c.Proposal.String() != first.Proposal.String() {
+		t.Errorf("the rekeys changed the algorithms: %v, first %v", c.Proposal, first.Proposal)
 	}
 }

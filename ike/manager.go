@@ -136,7 +136,62 @@ func (m *Manager) Start() {
 			m.wg.Add(1)
 			go m.worker()
 		}
+		m.wg.Add(1)
+		go m.dataplaneEvents()
 	})
+}
+
+// dataplaneEvents follows the dataplane's lifetime events: a soft expiry
+// rekeys the CHILD_SA, a hard one removes it.
+func (m *Manager) dataplaneEvents() {
+	defer m.wg.Done()
+	evs := m.cfg.Dataplane.Events()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case ev := <-evs:
+			m.dataplaneEvent(ev)
+		}
+	}
+}
+
+func (m *Manager) dataplaneEvent(ev esp.Event) {
+	switch ev.Kind {
+	case esp.EventSoftExpire, esp.EventHardExpire:
+		for _, b := range m.boxes() {
+			found := false
+			m.with(b, func(s *session) {
+				if ev.Kind == esp.EventSoftExpire {
+					found = s.rekeyChild(ev.SPI)
+				} else {
+					found = s.expireChild(ev.SPI)
+				}
+			})
+			if found {
+				return
+			}
+		}
+	}
+}
+
+// Rekey rekeys the CHILD_SAs of the connection name; it reports how many
+// rekeys were started.
+func (m *Manager) Rekey(name string) int {
+	n := 0
+	for _, b := range m.boxes() {
+		m.with(b, func(s *session) {
+			if s.peer == nil || s.peer.Name != name || s.state != StateEstablished {
+				return
+			}
+			for _, c := range s.children {
+				if c.replacedBy == nil && s.rekeyChild(c.inSPI) {
+					n++
+				}
+			}
+		})
+	}
+	return n
 }
 
 // Close deletes every IKE SA (sending deletes to the peers, best effort),

@@ -291,7 +291,7 @@ func (s *session) respondAuth(inner []wire.Payload, ep esp.Endpoint) []wire.Payl
 	if !ok {
 		return out // a childless IKE_AUTH (RFC 6023) gets no CHILD_SA
 	}
-	nc, err := s.respondChild(req, false)
+	nc, err := s.respondChild(req, false, nil)
 	if err == nil {
 		var keys *ChildKeys
 		if keys, err = s.keys.ChildKeys(nc.child.proposal, nil, s.init.Ni, s.init.Nr); err == nil {
@@ -412,7 +412,7 @@ func (t *authInitiatorTask) build(s *session) ([]wire.Payload, error) {
 			{Type: wire.CPInternalIP4Address}, {Type: wire.CPInternalIP4DNS}}})
 	}
 	if len(p.Children) > 0 {
-		o, cps, err := s.offerChild(p.Children[0], p.RequestVIP, false)
+		o, cps, err := s.offerChild(p.Children[0], p.RequestVIP, false, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -86,18 +86,28 @@ type negotiatedChild struct {
 	notify []wire.Payload // USE_TRANSPORT_MODE, IPCOMP_SUPPORTED to send back
 	ours   Proposal       // the proposal to send back, with our SPI
 	ipcomp [2]uint16      // the peer's CPI (for outbound) and ours (inbound)
+	old    *childSA       // the CHILD_SA it replaces, or nil
 }
 
 // respondChild chooses the CHILD_SA for a request as responder: the first
 // child config whose selectors and proposals fit. The error is a
 // *NotifyError to answer with (TS_UNACCEPTABLE, NO_PROPOSAL_CHOSEN).
-func (s *session) respondChild(req childRequest, pfs bool) (*negotiatedChild, error) {
+//
+// A rekey (old set) keeps the old CHILD_SA's configuration.
+func (s *session) respondChild(req childRequest, pfs bool, old *childSA) (*negotiatedChild, error) {
 	received := ProposalsFromSA(req.sa)
 	var tsFit bool
-	for _, cfg := range s.peer.Children {
+	configs := s.peer.Children
+	if old != nil {
+		configs = []*ChildConfig{old.cfg}
+	}
+	for _, cfg := range configs {
 		localTS := narrow(s.localSelectors(cfg), req.tsr)
 		var remoteTS []esp.Selector
 		switch {
+		case old != nil:
+			remoteTS = narrow(old.remoteTS, req.tsi)
+			localTS = narrow(old.localTS, req.tsr)
 		case len(cfg.RemoteTS) > 0:
 			remoteTS = narrow(cfg.RemoteTS, req.tsi)
 		case len(s.vips) > 0:
@@ -142,7 +152,7 @@ func (s *session) respondChild(req childRequest, pfs bool) (*negotiatedChild, er
 			}
 			notify = append(notify, &wire.Notify{Kind: wire.NotifyUseTransportMode})
 		}
-		nc := &negotiatedChild{child: &childSA{cfg: cfg, proposal: sel, localTS: localTS, remoteTS: remoteTS, mode: mode}}
+		nc := &negotiatedChild{child: &childSA{cfg: cfg, proposal: sel, localTS: localTS, remoteTS: remoteTS, mode: mode}, old: old}
 		if cfg.IPComp && req.ipcompCPI != 0 {
 			cpi, err := s.allocCPI()
 			if err != nil {
@@ -205,7 +215,7 @@ func (s *session) installNegotiated(nc *negotiatedChild, keys *ChildKeys, weInit
 	if nc.ipcomp[0] != 0 {
 		nc.child.ipcompOut, nc.child.ipcompIn = nc.ipcomp[0], nc.ipcomp[1]
 	}
-	if err := s.installChild(nc.child, keys, weInitiated); err != nil {
+	if err := s.installChild(nc.child, keys, weInitiated, nc.old); err != nil {
 		s.env.dp.ReleaseSPI(nc.child.inSPI)
 		return err
 	}
@@ -215,6 +225,7 @@ func (s *session) installNegotiated(nc *negotiatedChild, keys *ChildKeys, weInit
 // childOffer is a CHILD_SA we propose as initiator.
 type childOffer struct {
 	cfg       *ChildConfig
+	old       *childSA // the CHILD_SA being rekeyed, or nil
 	inSPI     uint32
 	proposals []Proposal
 	tsi, tsr  []esp.Selector
@@ -222,12 +233,13 @@ type childOffer struct {
 }
 
 // offerChild builds the CHILD_SA part of our request for cfg.
-func (s *session) offerChild(cfg *ChildConfig, requestVIP, pfs bool) (*childOffer, []wire.Payload, error) {
+// A rekey (old set) offers the old CHILD_SA's selectors again.
+func (s *session) offerChild(cfg *ChildConfig, requestVIP, pfs bool, old *childSA) (*childOffer, []wire.Payload, error) {
 	in, err := s.env.dp.AllocSPI()
 	if err != nil {
 		return nil, nil, err
 	}
-	o := &childOffer{cfg: cfg, inSPI: in, proposals: cfg.espProposals()}
+	o := &childOffer{cfg: cfg, inSPI: in, proposals: slices.Clone(cfg.espProposals()), old: old}
 	o.tsi = s.localSelectors(cfg)
 	if requestVIP && len(cfg.LocalTS) == 0 {
 		// A roadwarrior: the address we get replaces TSi.
@@ -236,6 +248,18 @@ func (s *session) offerChild(cfg *ChildConfig, requestVIP, pfs bool) (*childOffe
 	o.tsr = cfg.RemoteTS
 	if len(o.tsr) == 0 {
 		o.tsr = []esp.Selector{hostSelector(s.remote.Addr())}
+	}
+	if old != nil {
+		o.tsi, o.tsr = old.localTS, old.remoteTS
+		// The algorithms the CHILD_SA has come first, as strongSwan does.
+		// A CHILD_SA of IKE_AUTH was made without a key exchange; its rekey
+		// uses the configured PFS group.
+		keep := old.proposal.clone()
+		keep.SPI = nil
+		if keep.Group() == 0 && len(o.proposals) > 0 && o.proposals[0].Group() != 0 {
+			keep.KE = slices.Clone(o.proposals[0].KE)
+		}
+		o.proposals = append([]Proposal{keep}, o.proposals...)
 	}
 	props := make([]Proposal, len(o.proposals))
 	for i, p := range o.proposals {
@@ -247,6 +271,10 @@ func (s *session) offerChild(cfg *ChildConfig, requestVIP, pfs bool) (*childOffe
 		props[i].SPI = binary.BigEndian.AppendUint32(nil, in)
 	}
 	ps := []wire.Payload{SAPayload(props), &wire.TS{Selectors: toWireTS(o.tsi)}, &wire.TS{Responder: true, Selectors: toWireTS(o.tsr)}}
+	if old != nil {
+		ps = append(ps, &wire.Notify{Kind: wire.NotifyRekeySA, Protocol: wire.ProtocolESP,
+			SPI: binary.BigEndian.AppendUint32(nil, old.inSPI)})
+	}
 	if cfg.Mode == esp.ModeTransport {
 		ps = append(ps, &wire.Notify{Kind: wire.NotifyUseTransportMode})
 	}
@@ -288,7 +316,7 @@ func (s *session) acceptChild(o *childOffer, resp []wire.Payload, keysFor func(P
 		return &NotifyError{wire.NotifyNoProposalChosen, "the peer chose " + chosen[0].String() + ", which we did not offer"}
 	}
 	// §2.9: the responder may only narrow.
-	if !subsetTS(r.tsi, o.tsi, len(s.vips) > 0) || !subsetTS(r.tsr, o.tsr, false) {
+	if !subsetTS(r.tsi, o.tsi, len(s.vips) > 0 && o.old == nil) || !subsetTS(r.tsr, o.tsr, false) {
 		return &NotifyError{wire.NotifyTSUnacceptable, fmt.Sprintf("the peer's selectors %v === %v exceed ours", r.tsi, r.tsr)}
 	}
 	mode := esp.ModeTunnel
@@ -307,7 +335,7 @@ func (s *session) acceptChild(o *childOffer, resp []wire.Payload, keysFor func(P
 	if o.ipcompCPI != 0 && r.ipcompCPI != 0 {
 		c.ipcompIn, c.ipcompOut = o.ipcompCPI, r.ipcompCPI
 	}
-	return s.installChild(c, keys, true)
+	return s.installChild(c, keys, true, o.old)
 }
 
 // subsetTS reports whether every selector of got lies within one of

@@ -3,6 +3,7 @@ package ike
 import (
 	"errors"
 
+	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
 )
 
@@ -54,8 +55,15 @@ func (s *session) respondInformational(inner []wire.Payload) []wire.Payload {
 	return out
 }
 
-// dropChild removes a CHILD_SA from the session and the dataplane.
+// dropChild removes a CHILD_SA from the session and the dataplane. The
+// CHILD_SA that replaced it, if we answered that rekey, starts sending now.
 func (s *session) dropChild(c *childSA) {
+	if n := c.replacedBy; n != nil && n.outPending != nil {
+		if _, err := s.env.dp.AddSA(esp.DirOut, *n.outPending, n.policyID, s.childLifetime(n.cfg)); err != nil {
+			s.logger().Warn("cannot install the outbound SA of the new CHILD_SA", "child", n.cfg.Name, "err", err)
+		}
+		n.outPending = nil
+	}
 	for i, x := range s.children {
 		if x == c {
 			s.children = append(s.children[:i], s.children[i+1:]...)

@@ -204,6 +204,18 @@ type childSA struct {
 	// zero without compression.
 	ipcompIn, ipcompOut uint16
 	installed           time.Time
+
+	// ownsPolicy: removing the CHILD_SA removes its policy (a rekeyed
+	// CHILD_SA hands the policy to its successor).
+	ownsPolicy bool
+	// rekeying: our rekey of it is queued or in flight; replacedBy: the
+	// CHILD_SA that replaced it, which it outlives until its delete.
+	rekeying   bool
+	replacedBy *childSA
+	// outPending is the outbound SA of a CHILD_SA we created as rekey
+	// responder: installed when the initiator deletes the old one, so
+	// that nothing is sent on it before the initiator can receive it.
+	outPending *esp.SAParams
 }
 
 // session is one IKEv2 SA.
@@ -716,10 +728,24 @@ func (s *session) updateChildEndpoints() {
 // installChild puts a negotiated CHILD_SA into the dataplane: the policy,
 // the inbound SA, then the outbound SA. weInitiated says whether we were
 // the initiator of the exchange that created it (for the key order).
-func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool) error {
-	c.policyID = s.env.policyID.Add(1)
-	if err := s.env.dp.SetPolicy(esp.Policy{ID: c.policyID, Priority: 100, Action: esp.ActionProtect, Local: c.localTS, Remote: c.remoteTS}); err != nil {
-		return err
+//
+// A CHILD_SA that replaces old (a rekey) takes over old's policy, make
+// before break: its inbound SA is installed next to old's; as rekey
+// initiator its outbound SA replaces old's at once, as responder only when
+// the initiator deletes old (RFC 7296 §2.8).
+func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, old *childSA) error {
+	if old != nil {
+		c.policyID = old.policyID
+	} else {
+		c.policyID = s.env.policyID.Add(1)
+		if err := s.env.dp.SetPolicy(esp.Policy{ID: c.policyID, Priority: 100, Action: esp.ActionProtect, Local: c.localTS, Remote: c.remoteTS}); err != nil {
+			return err
+		}
+	}
+	undoPolicy := func() {
+		if old == nil {
+			s.env.dp.DeletePolicy(c.policyID)
+		}
 	}
 	outP, inP := keys.SAParams(weInitiated)
 	l, r := s.childEndpoints()
@@ -730,15 +756,23 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool) er
 		outP.IPComp = &ipcomp.Compressor{CPI: c.ipcompOut, Level: flate.BestSpeed}
 		inP.IPComp = &ipcomp.Compressor{CPI: c.ipcompIn, Level: flate.BestSpeed}
 	}
-	life := c.cfg.Lifetime
+	life := s.childLifetime(c.cfg)
 	if _, err := s.env.dp.AddSA(esp.DirIn, inP, c.policyID, life); err != nil {
-		s.env.dp.DeletePolicy(c.policyID)
+		undoPolicy()
 		return err
 	}
-	if _, err := s.env.dp.AddSA(esp.DirOut, outP, c.policyID, life); err != nil {
+	if old != nil && !weInitiated {
+		c.outPending = &outP
+	} else if _, err := s.env.dp.AddSA(esp.DirOut, outP, c.policyID, life); err != nil {
 		s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
-		s.env.dp.DeletePolicy(c.policyID)
+		undoPolicy()
 		return err
+	}
+	c.ownsPolicy = true
+	if old != nil {
+		old.ownsPolicy = false
+		old.replacedBy = c
+		old.rekeying = false
 	}
 	c.installed = s.env.now()
 	s.children = append(s.children, c)
@@ -754,7 +788,9 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool) er
 func (s *session) removeChild(c *childSA) {
 	s.env.dp.DeleteSA(esp.DirOut, c.outSPI)
 	s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
-	s.env.dp.DeletePolicy(c.policyID)
+	if c.ownsPolicy {
+		s.env.dp.DeletePolicy(c.policyID)
+	}
 	s.env.dp.ReleaseSPI(c.inSPI)
 	s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
 	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS, RemoteTS: c.remoteTS})
