@@ -267,10 +267,13 @@ func (rw *roadwarrior) checkUp(t *testing.T, want ...string) ike.SAInfo {
 // sides forget it and the lease is given back.
 func (rw *roadwarrior) checkDelete(t *testing.T) {
 	t.Helper()
+	rw.events.mu.Lock()
+	downs := countKind(rw.events.evs, ike.EventIKEDown)
+	rw.events.mu.Unlock()
 	if n := rw.g.IKE().Terminate("rw"); n != 1 {
 		t.Fatalf("Terminate: %d IKE SAs", n)
 	}
-	if !rw.events.wait(10*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventIKEDown) == 1 }) {
+	if !rw.events.wait(10*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventIKEDown) == downs+1 }) {
 		t.Fatalf("no ike-down after Terminate:\n%s", rw.events)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -599,10 +602,11 @@ func TestInteropRoadwarriorCert(t *testing.T) {
 	}
 }
 
-// TestInteropRekeyChild (issue "IKEv2 lifecycle"): during a running ping,
-// strongSwan rekeys the CHILD_SA, then our side does, several times; no
-// ping is lost, and both sides end with one CHILD_SA with new SPIs.
-func TestInteropRekeyChild(t *testing.T) {
+// TestInteropRekey (issue "IKEv2 lifecycle"): during a running ping,
+// strongSwan and our side each rekey the CHILD_SA and the IKE SA, in turn;
+// no ping is lost, and both sides end with one IKE SA and one CHILD_SA,
+// all with new SPIs and the first algorithms.
+func TestInteropRekey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
@@ -614,46 +618,71 @@ func TestInteropRekeyChild(t *testing.T) {
 	if out, err := rw.initiate(scen); err != nil {
 		t.Fatalf("initiate: %v\n%s", err, out)
 	}
-	first := rw.checkUp(t).Children[0]
+	firstSA := rw.checkUp(t)
+	first := firstSA.Children[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ping := rig.Command(ctx, "exec", "left", "ping", "-c", "150", "-i", "0.04", "-W", "1", "203.0.113.1")
+	ping := rig.Command(ctx, "exec", "left", "ping", "-c", "200", "-i", "0.04", "-W", "1", "203.0.113.1")
 	var out strings.Builder
 	ping.Stdout, ping.Stderr = &out, &out
 	if err := ping.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 4 {
-		time.Sleep(700 * time.Millisecond) // let packets flow between the rekeys
-		if i%2 == 0 {
-			if o, err := rig.Swanctl("left", "--rekey", "--child", info["CHILD"]); err != nil {
-				t.Fatalf("strongSwan rekey: %v\n%s", err, o)
-			}
-		} else if n := rw.g.IKE().Rekey("rw"); n != 1 {
-			t.Fatalf("our Rekey started %d", n)
+	steps := []struct {
+		name string
+		do   func() error
+		kind ike.EventKind
+	}{
+		{"strongSwan rekeys the CHILD_SA", func() error { _, err := rig.Swanctl("left", "--rekey", "--child", info["CHILD"]); return err }, ike.EventChildUp},
+		{"we rekey the CHILD_SA", func() error { return errIfNot(rw.g.IKE().Rekey("rw"), 1) }, ike.EventChildUp},
+		{"strongSwan rekeys the IKE SA", func() error { _, err := rig.Swanctl("left", "--rekey", "--ike", info["IKE"]); return err }, ike.EventIKEUp},
+		{"we rekey the IKE SA", func() error { return errIfNot(rw.g.IKE().RekeyIKE("rw"), 1) }, ike.EventIKEUp},
+		{"strongSwan rekeys the CHILD_SA on the new IKE SA", func() error { _, err := rig.Swanctl("left", "--rekey", "--child", info["CHILD"]); return err }, ike.EventChildUp},
+		{"we rekey the CHILD_SA on the new IKE SA", func() error { return errIfNot(rw.g.IKE().Rekey("rw"), 1) }, ike.EventChildUp},
+	}
+	for _, st := range steps {
+		time.Sleep(600 * time.Millisecond) // let packets flow between the rekeys
+		rw.events.mu.Lock()
+		want := countKind(rw.events.evs, st.kind) + 1
+		rw.events.mu.Unlock()
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
 		}
-		want := i + 2
-		if !rw.events.wait(10*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) >= want }) {
-			t.Fatalf("rekey %d did not complete:\n%s", i, rw.events)
+		if !rw.events.wait(10*time.Second, func(evs []ike.Event) bool { return countKind(evs, st.kind) >= want }) {
+			t.Fatalf("%s: did not complete:\n%s", st.name, rw.events)
 		}
 	}
 	err := ping.Wait()
 	if err != nil || !strings.Contains(out.String(), " 0% packet loss") {
 		t.Fatalf("ping during the rekeys: %v\n%s", err, out.String())
 	}
+	if i := strings.Index(out.String(), "ping statistics"); i > 0 {
+		t.Logf("ping: %s", strings.TrimSpace(out.String()[i:]))
+	}
 	sas, _ := rig.ListSAs("left")
 	ours := rw.g.IKE().SAs()
-	if len(ours) != 1 || len(ours[0].Children) != 1 {
+	if len(ours) != 1 || len(ours[0].Children) != 1 || ours[0].State != ike.StateEstablished {
 		t.Fatalf("our SAs after the rekeys: %+v", ours)
 	}
 	c := ours[0].Children[0]
 	if c.InSPI == first.InSPI || !strings.Contains(sas, fmt.Sprintf("%08x", c.InSPI)) || strings.Count(sas, "INSTALLED") != 1 {
 		t.Errorf("after the rekeys we have %08x/%08x, strongSwan:\n%s", c.InSPI, c.OutSPI, sas)
 	}
-	if i := strings.Index(out.String(), "ping statistics"); i > 0 {
-		t.Logf("ping: %s", strings.TrimSpace(out.String()[i:]))
+	if ours[0].SPIi == firstSA.SPIi || !strings.Contains(sas, fmt.Sprintf("%016x", ours[0].SPIi)) || strings.Count(sas, "ESTABLISHED") != 1 {
+		t.Errorf("after the rekeys our IKE SA is %016x, strongSwan:\n%s", ours[0].SPIi, sas)
 	}
-	if c.Proposal.String() != first.Proposal.String() {
-		t.Errorf("the rekeys changed the algorithms: %v, first %v", c.Proposal, first.Proposal)
+	if c.Proposal.String() != first.Proposal.String() || ours[0].Proposal.String() != firstSA.Proposal.String() {
+		t.Errorf("the rekeys changed the algorithms: %v %v, first %v %v", ours[0].Proposal, c.Proposal, firstSA.Proposal, first.Proposal)
 	}
+	if pools[0].Online() != 1 {
+		t.Errorf("%d leases online", pools[0].Online())
+	}
+	rw.checkDelete(t)
+}
+
+func errIfNot(got, want int) error {
+	if got != want {
+		return fmt.Errorf("started %d, want %d", got, want)
+	}
+	return nil
 }

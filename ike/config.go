@@ -154,6 +154,10 @@ type PeerConfig struct {
 	// 0 means 20 s, negative none.
 	Keepalive time.Duration
 
+	// RekeyTime is when the IKE SA is rekeyed after it is made, less a
+	// random tenth; 0 means 4 h, negative never.
+	RekeyTime time.Duration
+
 	// Children are the CHILD_SAs: the first is negotiated with IKE_AUTH,
 	// the rest with CREATE_CHILD_SA. As responder, the child whose selectors
 	// fit the peer's proposal is used.

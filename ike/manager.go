@@ -123,7 +123,8 @@ func NewManager(cfg Config) (*Manager, error) {
 		rand: cfg.Rand, now: cfg.Now, log: cfg.Logger, dp: cfg.Dataplane, pools: cfg.Pools,
 		retransmit: cfg.Retransmit, fragmentSize: cfg.FragmentSize, halfOpenTime: cfg.HalfOpenTimeout,
 		natt: esp.NATTPort, policyID: &m.policyID,
-		peers: func() []*PeerConfig { return *m.peers.Load() },
+		peers:  func() []*PeerConfig { return *m.peers.Load() },
+		nextID: func() uint64 { return m.nextID.Add(1) },
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
@@ -173,6 +174,21 @@ func (m *Manager) dataplaneEvent(ev esp.Event) {
 			}
 		}
 	}
+}
+
+// RekeyIKE rekeys the IKE SAs of the connection name; it reports how many
+// rekeys were started.
+func (m *Manager) RekeyIKE(name string) int {
+	n := 0
+	for _, b := range m.boxes() {
+		m.with(b, func(s *session) {
+			if s.peer != nil && s.peer.Name == name && s.state == StateEstablished && !s.rekeyingIKE {
+				s.rekeyIKE()
+				n++
+			}
+		})
+	}
+	return n
 }
 
 // Rekey rekeys the CHILD_SAs of the connection name; it reports how many
@@ -377,8 +393,8 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	s := b.s
 	wasConnecting := s.state == StateConnecting
 	fn(s)
-	out, events := s.out, s.events
-	s.out, s.events = nil, nil
+	out, events, spawned := s.out, s.events, s.spawned
+	s.out, s.events, s.spawned = nil, nil, nil
 	closed := s.state == StateClosed
 	if !closed {
 		m.arm(b)
@@ -390,6 +406,13 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	b.mu.Unlock()
 
 	m.send(out)
+	for _, n := range spawned {
+		nb := &box{s: n}
+		m.mu.Lock()
+		m.bySPI[n.ourSPI()] = nb
+		m.mu.Unlock()
+		m.with(nb, func(*session) {})
+	}
 	if wasConnecting && s.state != StateConnecting {
 		m.mu.Lock()
 		if b.counted {

@@ -346,7 +346,7 @@ func (s *session) assignVIPs(cp *wire.CP) (*wire.CP, error) {
 	if len(vips) == 0 {
 		return nil, ErrPoolExhausted
 	}
-	s.vips = vips
+	s.vips, s.leased = vips, true
 	reply := &wire.CP{CfgType: wire.CfgReply}
 	for _, v := range vips {
 		if v.Is6() {

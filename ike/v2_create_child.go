@@ -18,8 +18,8 @@ import (
 //	<-- HDR, SK { SA, Nr, [KEr], TSi, TSr }
 //
 // A request with N(REKEY_SA) makes the replacement of an existing
-// CHILD_SA (§1.3.3); the old one stays until its delete. Rekeying the IKE
-// SA (§1.3.2) is refused until it is implemented.
+// CHILD_SA (§1.3.3); the old one stays until its delete. A request with an
+// IKE proposal rekeys the IKE SA (v2_rekey_ike.go).
 
 // respondCreateChild answers a CREATE_CHILD_SA request.
 func (s *session) respondCreateChild(inner []wire.Payload) []wire.Payload {
@@ -37,7 +37,7 @@ func (s *session) respondCreateChild(inner []wire.Payload) []wire.Payload {
 	}
 	for _, p := range sa.Proposals {
 		if p.Protocol == wire.ProtocolIKE {
-			return refuse(wire.NotifyNoProposalChosen, nil, "IKE SA rekeying is not implemented yet")
+			return s.respondRekeyIKE(inner, sa, ni.Data)
 		}
 	}
 	req, ok := parseChildPayloads(inner)

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ikego/ikego/esp"
@@ -119,5 +120,63 @@ func TestSessionRekeyMakeBeforeBreak(t *testing.T) {
 	}
 	if checkChildren(t, p.i.dp, p.r.dp) != 1 || checkChildren(t, p.r.dp, p.i.dp) != 1 {
 		t.Fatal("SAs do not pair up")
+	}
+}
+
+// TestSessionRekeyIKE rekeys the IKE SA from both ends in turn: the new
+// IKE SA has new SPIs and keys, the CHILD_SA and the virtual IP move to it
+// untouched, the old IKE SA is gone on both sides, and a CHILD_SA rekey
+// and a delete work on the new one.
+func TestSessionRekeyIKE(t *testing.T) {
+	client, gw, pools := pskPeers(t)
+	p := newPair(t, client, gw, pools)
+	p.establish("home")
+	first := p.r.m.SAs()[0]
+	child := first.Children[0]
+	prev := first
+	for round := range 4 {
+		from := p.i
+		if round%2 == 1 {
+			from = p.r
+		}
+		from.m.with(from.m.boxes()[0], func(s *session) { s.rekeyIKE() })
+		p.run()
+		ri, rr := p.i.m.SAs(), p.r.m.SAs()
+		if len(ri) != 1 || len(rr) != 1 || ri[0].State != StateEstablished || rr[0].State != StateEstablished {
+			t.Fatalf("round %d: initiator %+v\nresponder %+v", round, ri, rr)
+		}
+		if rr[0].SPIi == prev.SPIi || rr[0].SPIr == prev.SPIr || ri[0].SPIi != rr[0].SPIi || ri[0].SPIr != rr[0].SPIr {
+			t.Fatalf("round %d: SPIs %x/%x, %x/%x, before %x/%x", round, ri[0].SPIi, ri[0].SPIr, rr[0].SPIi, rr[0].SPIr, prev.SPIi, prev.SPIr)
+		}
+		// The side that started the rekey is the new IKE SA's initiator.
+		if ri[0].Initiator != (from == p.i) || rr[0].Initiator != (from == p.r) {
+			t.Errorf("round %d: roles %v/%v", round, ri[0].Initiator, rr[0].Initiator)
+		}
+		if len(rr[0].Children) != 1 || rr[0].Children[0].InSPI != child.InSPI || fmt.Sprint(rr[0].VIPs) != fmt.Sprint(first.VIPs) {
+			t.Fatalf("round %d: children %+v, VIPs %v", round, rr[0].Children, rr[0].VIPs)
+		}
+		prev = rr[0]
+	}
+	if pools[0].Online() != 1 {
+		t.Errorf("%d leases online", pools[0].Online())
+	}
+	// The new IKE SA works: a CHILD_SA rekey from the responder, a delete
+	// from the initiator.
+	if p.r.m.Rekey("rw") != 1 {
+		t.Fatal("no CHILD_SA to rekey")
+	}
+	p.run()
+	if checkChildren(t, p.i.dp, p.r.dp) != 1 || checkChildren(t, p.r.dp, p.i.dp) != 1 {
+		t.Fatal("SAs do not pair up after the rekeys")
+	}
+	p.i.m.Terminate("home")
+	p.run()
+	if len(p.i.m.SAs())+len(p.r.m.SAs()) != 0 || pools[0].Online() != 0 {
+		t.Fatalf("after delete: %+v %+v, %d leases", p.i.m.SAs(), p.r.m.SAs(), pools[0].Online())
+	}
+	for _, s := range []*side{p.i, p.r} {
+		if a, b, c, d := s.dp.counts(); a+b+c+d != 0 {
+			t.Errorf("%s dataplane not empty: %d %d %d %d", s.name, a, b, c, d)
+		}
 	}
 }

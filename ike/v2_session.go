@@ -104,6 +104,9 @@ type Event struct {
 	Proposal Proposal
 	// Err is why an IKE SA failed or went down; nil for a clean delete.
 	Err error
+	// Rekey marks the up event of an SA that replaces another, and the
+	// down event of the one replaced: the connection stayed up.
+	Rekey bool
 }
 
 // datagram is one message to send.
@@ -129,6 +132,8 @@ type env struct {
 	policyID *atomic.Uint32
 	// peers returns the current connections.
 	peers func() []*PeerConfig
+	// nextID numbers sessions.
+	nextID func() uint64
 
 	// leases counts the IKE SAs holding each virtual IP of an identity:
 	// Pool.Acquire is idempotent per identity, so two IKE SAs of one
@@ -167,6 +172,9 @@ func (e *env) releaseVIPs(id string, vips []netip.Addr) {
 	var last []netip.Addr
 	for _, v := range vips {
 		k := leaseKey{id, v}
+		if e.leases[k] == 0 {
+			continue // not counted: not ours
+		}
 		if e.leases[k]--; e.leases[k] <= 0 {
 			delete(e.leases, k)
 			last = append(last, v)
@@ -258,12 +266,24 @@ type session struct {
 	children []*childSA
 	remoteID pki.Identity
 	vips     []netip.Addr
+	// leased: vips are leases from our pools (we are the gateway), given
+	// back when the IKE SA goes.
+	leased bool
 	// initialContact: the peer sent INITIAL_CONTACT in IKE_AUTH.
 	initialContact bool
 
 	lastHeard     time.Time
 	nextKeepalive time.Time
 	failure       error
+	// nextRekey is when the IKE SA rekeys; rekeyingIKE: a rekey is queued
+	// or in flight.
+	nextRekey   time.Time
+	rekeyingIKE bool
+	// supersededAt is when a rekey replaced this IKE SA: it only answers
+	// until the peer deletes it, or closes a while later.
+	supersededAt time.Time
+	// spawned are new IKE SAs (from a rekey) for the Manager to index.
+	spawned []*session
 
 	out    []datagram
 	events []Event
@@ -348,6 +368,12 @@ func (s *session) nextDeadline() time.Time {
 		min(s.created.Add(s.env.halfOpenTime))
 	}
 	min(s.nextKeepalive)
+	if s.state == StateEstablished && !s.rekeyingIKE {
+		min(s.nextRekey)
+	}
+	if !s.supersededAt.IsZero() {
+		min(s.supersededAt.Add(supersededLinger))
+	}
 	if s.reasm.Pending() > 0 {
 		min(s.env.now().Add(time.Second))
 	}
@@ -376,6 +402,13 @@ func (s *session) handleTimeout(now time.Time) {
 		p.deadline = now.Add(wait)
 		s.logger().Debug("retransmit", "exchange", p.task.exchange().String(), "message", p.id, "try", p.tries)
 		s.sendPackets(p.packets)
+	}
+	if !s.supersededAt.IsZero() && !now.Before(s.supersededAt.Add(supersededLinger)) {
+		s.close(nil, false)
+		return
+	}
+	if s.state == StateEstablished && !s.rekeyingIKE && !s.nextRekey.IsZero() && !now.Before(s.nextRekey) {
+		s.rekeyIKE()
 	}
 	if !s.nextKeepalive.IsZero() && !now.Before(s.nextKeepalive) {
 		s.out = append(s.out, datagram{data: []byte{0xff}, ep: esp.Endpoint{Local: s.local, Remote: s.remote}, keepalive: true})
@@ -574,7 +607,7 @@ func (s *session) handleRequest(m *wire.Message, ep esp.Endpoint) {
 	for _, b := range packets {
 		s.out = append(s.out, datagram{data: b, ep: ep})
 	}
-	if s.state == StateDeleting && s.pending == nil {
+	if s.state == StateDeleting && s.pending == nil && s.supersededAt.IsZero() {
 		s.close(nil, false)
 	}
 }
@@ -669,7 +702,7 @@ func (s *session) close(reason error, notify bool) {
 		s.removeChild(c)
 	}
 	s.children = nil
-	if len(s.vips) > 0 && !s.initiator {
+	if len(s.vips) > 0 && s.leased {
 		s.env.releaseVIPs(s.remoteID.String(), s.vips)
 	}
 	wasUp := s.state != StateConnecting
@@ -682,7 +715,7 @@ func (s *session) close(reason error, notify bool) {
 	} else {
 		s.logger().Info("IKE SA deleted")
 	}
-	s.emit(Event{Kind: EventIKEDown, Err: reason, Proposal: s.prop})
+	s.emit(Event{Kind: EventIKEDown, Err: reason, Proposal: s.prop, Rekey: !s.supersededAt.IsZero()})
 }
 
 // deleteSA starts an INFORMATIONAL delete of the whole IKE SA.
@@ -780,7 +813,7 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 		"in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI),
 		"local_ts", fmt.Sprint(c.localTS), "remote_ts", fmt.Sprint(c.remoteTS))
 	s.emit(Event{Kind: EventChildUp, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
-		RemoteTS: c.remoteTS, Proposal: c.proposal})
+		RemoteTS: c.remoteTS, Proposal: c.proposal, Rekey: old != nil})
 	return nil
 }
 
@@ -793,13 +826,28 @@ func (s *session) removeChild(c *childSA) {
 	}
 	s.env.dp.ReleaseSPI(c.inSPI)
 	s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
-	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS, RemoteTS: c.remoteTS})
+	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
+		RemoteTS: c.remoteTS, Rekey: c.replacedBy != nil})
+}
+
+// supersededLinger is how long a rekeyed IKE SA waits for the peer's
+// delete.
+const supersededLinger = 30 * time.Second
+
+// rekeyIKE queues a rekey of the IKE SA.
+func (s *session) rekeyIKE() {
+	if s.state != StateEstablished || s.rekeyingIKE {
+		return
+	}
+	s.rekeyingIKE = true
+	s.queue(&rekeyIKETask{})
 }
 
 // established marks the IKE SA up.
 func (s *session) established() {
 	s.state = StateEstablished
 	s.up = s.env.now()
+	s.nextRekey = s.ikeRekeyTime(s.up)
 	s.init.Request, s.init.Response = nil, nil // no longer needed
 	if s.nat.LocalBehindNAT && s.keepaliveInterval() > 0 {
 		s.nextKeepalive = s.up.Add(s.keepaliveInterval())
