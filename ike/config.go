@@ -154,6 +154,18 @@ type PeerConfig struct {
 	// 0 means 20 s, negative none.
 	Keepalive time.Duration
 
+	// DPDDelay is the liveness check interval (RFC 7296 §2.4): when nothing
+	// came from the peer for this long (IKE messages or ESP packets), an
+	// empty INFORMATIONAL is sent and retransmitted; 0 turns it off. When the
+	// peer does not answer, DPDAction applies.
+	DPDDelay  time.Duration
+	DPDAction DPDAction
+
+	// StartAction is what the Manager does with the connection when it
+	// starts: nothing (wait for the peer), initiate it, or install trap
+	// policies that initiate it on the first packet.
+	StartAction StartAction
+
 	// RekeyTime is when the IKE SA is rekeyed after it is made, less a
 	// random tenth; 0 means 4 h, negative never.
 	RekeyTime time.Duration
@@ -162,6 +174,59 @@ type PeerConfig struct {
 	// the rest with CREATE_CHILD_SA. As responder, the child whose selectors
 	// fit the peer's proposal is used.
 	Children []*ChildConfig
+}
+
+// DPDAction is what happens to an IKE SA whose peer is found dead, and to
+// one that failed otherwise (a retransmission timeout, a hard expiry).
+type DPDAction uint8
+
+// DPD actions, as strongSwan's dpd_action.
+const (
+	// DPDClear closes the IKE SA and gives its virtual IPs back.
+	DPDClear DPDAction = iota
+	// DPDHold closes it and installs trap policies for its CHILD_SAs:
+	// the next packet that matches renegotiates.
+	DPDHold
+	// DPDRestart closes it and initiates it again at once.
+	DPDRestart
+)
+
+func (a DPDAction) String() string {
+	switch a {
+	case DPDClear:
+		return "clear"
+	case DPDHold:
+		return "hold"
+	case DPDRestart:
+		return "restart"
+	}
+	return fmt.Sprintf("DPDAction(%d)", uint8(a))
+}
+
+// StartAction is what a Manager does with a connection when it starts.
+type StartAction uint8
+
+// Start actions, as strongSwan's start_action.
+const (
+	// StartNone waits for the peer ("add").
+	StartNone StartAction = iota
+	// StartInitiate initiates the connection ("start").
+	StartInitiate
+	// StartTrap installs trap policies for the CHILD_SAs: the first packet
+	// that matches initiates ("route", "trap").
+	StartTrap
+)
+
+func (a StartAction) String() string {
+	switch a {
+	case StartNone:
+		return "none"
+	case StartInitiate:
+		return "start"
+	case StartTrap:
+		return "trap"
+	}
+	return fmt.Sprintf("StartAction(%d)", uint8(a))
 }
 
 // ChildConfig is one CHILD_SA: traffic selectors, ESP proposals and mode.
@@ -296,6 +361,18 @@ func (p *PeerConfig) validate(pools Pools) error {
 	}
 	if len(p.Children) == 0 {
 		errs = append(errs, errors.New("children: at least one CHILD_SA is needed"))
+	}
+	if (p.StartAction != StartNone || p.DPDAction != DPDClear) && (!p.RemoteHost.IsValid() || !p.LocalAddr.IsValid()) {
+		errs = append(errs, fmt.Errorf("start action %v and DPD action %v initiate: they need RemoteHost and LocalAddr", p.StartAction, p.DPDAction))
+	}
+	if p.StartAction > StartTrap {
+		errs = append(errs, fmt.Errorf("unknown start action %v", p.StartAction))
+	}
+	if p.DPDAction > DPDRestart {
+		errs = append(errs, fmt.Errorf("unknown DPD action %v", p.DPDAction))
+	}
+	if p.DPDDelay < 0 {
+		errs = append(errs, fmt.Errorf("negative DPD delay %v", p.DPDDelay))
 	}
 	for i, c := range p.Children {
 		if c == nil {

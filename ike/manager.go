@@ -42,6 +42,8 @@ type Manager struct {
 	policyID atomic.Uint32
 
 	mu       sync.Mutex
+	traps    map[trapKey]uint32 // trap policies by connection and child
+	trapped  map[uint32]string  // connection of each trap policy
 	bySPI    map[uint64]*box
 	byInit   map[initKey]*box // responder SAs by (SPIi, peer), for IKE_SA_INIT retransmissions
 	halfOpen int
@@ -60,6 +62,8 @@ type inbound struct {
 	data []byte
 	ep   esp.Endpoint
 }
+
+type trapKey struct{ peer, child string }
 
 type initKey struct {
 	spii   uint64
@@ -115,6 +119,8 @@ func NewManager(cfg Config) (*Manager, error) {
 		cookies: Cookies{Rand: cfg.Rand, Now: cfg.Now},
 		queue:   make(chan inbound, 1024),
 		bySPI:   map[uint64]*box{},
+		traps:   map[trapKey]uint32{},
+		trapped: map[uint32]string{},
 		byInit:  map[initKey]*box{},
 	}
 	peers := cfg.Peers
@@ -125,6 +131,11 @@ func NewManager(cfg Config) (*Manager, error) {
 		natt: esp.NATTPort, policyID: &m.policyID,
 		peers:  func() []*PeerConfig { return *m.peers.Load() },
 		nextID: func() uint64 { return m.nextID.Add(1) },
+		trapFor: func(peer, child string) uint32 {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.traps[trapKey{peer, child}]
+		},
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
@@ -139,7 +150,82 @@ func (m *Manager) Start() {
 		}
 		m.wg.Add(1)
 		go m.dataplaneEvents()
+		for _, p := range *m.peers.Load() {
+			switch p.StartAction {
+			case StartInitiate:
+				if err := m.Initiate(p.Name); err != nil {
+					m.log.Warn("cannot start connection", "conn", p.Name, "err", err)
+				}
+			case StartTrap:
+				m.installTraps(p)
+			}
+		}
 	})
+}
+
+// installTraps installs trap policies for the CHILD_SAs of p (once): the
+// first packet that matches one makes the dataplane raise an Acquire, and
+// the Manager initiates p. The CHILD_SAs then use the trap policies, so the
+// packets held meanwhile go out through them.
+func (m *Manager) installTraps(p *PeerConfig) {
+	for _, c := range p.Children {
+		m.mu.Lock()
+		_, done := m.traps[trapKey{p.Name, c.Name}]
+		m.mu.Unlock()
+		if done {
+			continue
+		}
+		local, remote := c.LocalTS, c.RemoteTS
+		if len(local) == 0 {
+			local = []esp.Selector{hostSelector(p.LocalAddr)}
+		}
+		if len(remote) == 0 {
+			remote = []esp.Selector{hostSelector(p.RemoteHost.Addr())}
+		}
+		id := m.policyID.Add(1)
+		if err := m.cfg.Dataplane.SetPolicy(esp.Policy{ID: id, Priority: 100, Action: esp.ActionTrap, Local: local, Remote: remote}); err != nil {
+			m.log.Warn("cannot install trap policy", "conn", p.Name, "child", c.Name, "err", err)
+			continue
+		}
+		m.mu.Lock()
+		m.traps[trapKey{p.Name, c.Name}] = id
+		m.trapped[id] = p.Name
+		m.mu.Unlock()
+		m.log.Info("trap policy installed", "conn", p.Name, "child", c.Name, "local_ts", fmt.Sprint(local), "remote_ts", fmt.Sprint(remote))
+	}
+}
+
+// Unroute removes the trap policies of the connection name.
+func (m *Manager) Unroute(name string) int {
+	m.mu.Lock()
+	var ids []uint32
+	for k, id := range m.traps {
+		if k.peer == name {
+			ids = append(ids, id)
+			delete(m.traps, k)
+			delete(m.trapped, id)
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range ids {
+		m.cfg.Dataplane.DeletePolicy(id)
+	}
+	return len(ids)
+}
+
+// active reports whether the connection name has an IKE SA that is not
+// closed or being deleted.
+func (m *Manager) active(name string) bool {
+	for _, b := range m.boxes() {
+		b.mu.Lock()
+		s := b.s
+		ok := s.peer != nil && s.peer.Name == name && (s.state == StateConnecting || s.state == StateEstablished) && s.supersededAt.IsZero()
+		b.mu.Unlock()
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // dataplaneEvents follows the dataplane's lifetime events: a soft expiry
@@ -159,6 +245,16 @@ func (m *Manager) dataplaneEvents() {
 
 func (m *Manager) dataplaneEvent(ev esp.Event) {
 	switch ev.Kind {
+	case esp.EventAcquire:
+		m.mu.Lock()
+		name, ok := m.trapped[ev.PolicyID]
+		m.mu.Unlock()
+		if ok && !m.active(name) {
+			m.log.Info("traffic for a trap policy: initiating", "conn", name, "flow", fmt.Sprint(ev.Flow))
+			if err := m.Initiate(name); err != nil {
+				m.log.Warn("cannot initiate", "conn", name, "err", err)
+			}
+		}
 	case esp.EventSoftExpire, esp.EventHardExpire:
 		for _, b := range m.boxes() {
 			found := false
@@ -292,14 +388,23 @@ func (m *Manager) receive(data []byte, ep esp.Endpoint) {
 // receiveSAInit answers an IKE_SA_INIT request.
 func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 	key := initKey{binary.BigEndian.Uint64(data), ep.Remote}
+	hash := sha256.Sum256(data)
+	// Check the retransmission index and the half-open limit, and take a
+	// place in both at once, so that concurrent workers neither exceed the
+	// limit nor make two SAs of one request.
 	m.mu.Lock()
 	b, dup := m.byInit[key]
 	halfOpen := m.halfOpen
+	if !dup && halfOpen < m.cfg.HalfOpenLimit {
+		b = &box{initKey: key, reqHash: hash, counted: true}
+		m.byInit[key] = b
+		m.halfOpen++
+	}
 	m.mu.Unlock()
 	if dup {
 		// A retransmission: the same response again (§2.1).
 		b.mu.Lock()
-		if sha256.Sum256(data) == b.reqHash && b.resp != nil {
+		if hash == b.reqHash && b.resp != nil {
 			m.send([]datagram{{data: b.resp, ep: ep}})
 		}
 		b.mu.Unlock()
@@ -309,6 +414,22 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 		m.log.Debug("half-open limit reached, IKE_SA_INIT dropped", "remote", ep.Remote.String())
 		return
 	}
+	var resp []byte
+	var s *session
+	defer func() {
+		if s == nil { // give the place back
+			m.mu.Lock()
+			delete(m.byInit, key)
+			m.halfOpen--
+			m.mu.Unlock()
+		}
+		if resp != nil {
+			m.send([]datagram{{data: resp, ep: ep}})
+		}
+		if s != nil {
+			m.with(b, func(*session) {})
+		}
+	}()
 	msg, err := wire.Parse(data)
 	if err != nil {
 		m.log.Debug("malformed IKE_SA_INIT", "remote", ep.Remote.String(), "err", err)
@@ -342,30 +463,30 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 	if err != nil {
 		m.log.Info("IKE_SA_INIT refused", "remote", ep.Remote.String(), "err", err)
 	}
-	if resp != nil {
-		m.send([]datagram{{data: resp, ep: ep}})
-	}
 	if res == nil {
 		return
 	}
-	s := m.newSession(false, cand)
-	s.local, s.remote = ep.Local, ep.Remote
-	s.spii = res.SPIi
-	s.recvID = 1
-	s.lastResp = [][]byte{resp}
-	s.setKeys(res)
-	s.peer = nil // chosen in IKE_AUTH
-	b = &box{s: s, initKey: key, reqHash: sha256.Sum256(data), resp: resp, counted: true}
+	ns := m.newSession(false, cand)
+	ns.local, ns.remote = ep.Local, ep.Remote
+	ns.spii = res.SPIi
+	ns.recvID = 1
+	ns.lastResp = [][]byte{resp}
+	ns.setKeys(res)
+	ns.peer = nil // chosen in IKE_AUTH
+	// Registered before the response leaves, so that the IKE_AUTH that
+	// follows finds it.
+	b.mu.Lock()
+	b.s, b.resp = ns, resp
+	b.mu.Unlock()
 	m.mu.Lock()
-	if _, taken := m.bySPI[s.spir]; taken {
+	if _, taken := m.bySPI[ns.spir]; taken {
 		m.mu.Unlock()
+		resp = nil
 		return // a 64-bit collision: let the peer retry
 	}
-	m.bySPI[s.spir] = b
-	m.byInit[key] = b
-	m.halfOpen++
+	m.bySPI[ns.spir] = b
 	m.mu.Unlock()
-	m.with(b, func(*session) {})
+	s = ns
 }
 
 // uniqueCAs drops repeated certificates.
@@ -403,6 +524,10 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	}
 	initialContact := s.initialContact && s.state == StateEstablished
 	s.initialContact = false
+	var failed *PeerConfig
+	if closed && s.failedOpen {
+		failed, s.failedOpen = s.peer, false
+	}
 	b.mu.Unlock()
 
 	m.send(out)
@@ -438,6 +563,16 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	}
 	if initialContact {
 		m.initialContact(b)
+	}
+	if failed != nil {
+		switch failed.DPDAction {
+		case DPDRestart:
+			if err := m.Initiate(failed.Name); err != nil {
+				m.log.Warn("cannot restart", "conn", failed.Name, "err", err)
+			}
+		case DPDHold:
+			m.installTraps(failed)
+		}
 	}
 }
 

@@ -110,3 +110,24 @@ func (t *deleteChildTask) process(s *session, _ []wire.Payload) error {
 	}
 	return nil
 }
+
+// dpdTask is a liveness check: an empty INFORMATIONAL (RFC 7296 §2.4).
+// Any verified response proves the peer alive; no response fails the IKE
+// SA after the retransmissions.
+type dpdTask struct{}
+
+func (*dpdTask) exchange() wire.ExchangeType { return wire.ExchangeInformational }
+
+func (*dpdTask) build(s *session) ([]wire.Payload, error) {
+	if s.state != StateEstablished {
+		s.dpdQueued = false
+		return nil, nil
+	}
+	s.logger().Debug("liveness check")
+	return []wire.Payload{}, nil
+}
+
+func (*dpdTask) process(s *session, _ []wire.Payload) error {
+	s.dpdQueued = false
+	return nil
+}

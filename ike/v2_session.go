@@ -134,6 +134,9 @@ type env struct {
 	peers func() []*PeerConfig
 	// nextID numbers sessions.
 	nextID func() uint64
+	// trapFor returns the trap policy of a connection's CHILD_SA, 0 if
+	// there is none.
+	trapFor func(peer, child string) uint32
 
 	// leases counts the IKE SAs holding each virtual IP of an identity:
 	// Pool.Acquire is idempotent per identity, so two IKE SAs of one
@@ -284,6 +287,14 @@ type session struct {
 	supersededAt time.Time
 	// spawned are new IKE SAs (from a rekey) for the Manager to index.
 	spawned []*session
+	// dpdQueued: a liveness check is queued or in flight; inPackets: the
+	// ESP packets received on the CHILD_SAs at the last check.
+	dpdQueued bool
+	inPackets uint64
+	// onFailure is the DPD action the Manager applies after a failed
+	// established IKE SA closed (set by fail).
+	onFailure  DPDAction
+	failedOpen bool
 
 	out    []datagram
 	events []Event
@@ -371,6 +382,9 @@ func (s *session) nextDeadline() time.Time {
 	if s.state == StateEstablished && !s.rekeyingIKE {
 		min(s.nextRekey)
 	}
+	if d := s.dpdDelay(); d > 0 && s.state == StateEstablished && !s.dpdQueued && s.supersededAt.IsZero() {
+		min(s.lastHeard.Add(d))
+	}
 	if !s.supersededAt.IsZero() {
 		min(s.supersededAt.Add(supersededLinger))
 	}
@@ -395,7 +409,7 @@ func (s *session) handleTimeout(now time.Time) {
 		wait, ok := s.env.retransmit.Wait(p.tries + 1)
 		if !ok {
 			s.logger().Info("giving up after retransmissions", "exchange", p.task.exchange().String(), "tries", p.tries+1)
-			s.close(fmt.Errorf("ike: peer did not answer %v (message %d)", p.task.exchange(), p.id), false)
+			s.fail(fmt.Errorf("ike: peer did not answer %v (message %d)", p.task.exchange(), p.id))
 			return
 		}
 		p.tries++
@@ -406,6 +420,16 @@ func (s *session) handleTimeout(now time.Time) {
 	if !s.supersededAt.IsZero() && !now.Before(s.supersededAt.Add(supersededLinger)) {
 		s.close(nil, false)
 		return
+	}
+	if d := s.dpdDelay(); d > 0 && s.state == StateEstablished && !s.dpdQueued && s.supersededAt.IsZero() &&
+		!now.Before(s.lastHeard.Add(d)) {
+		if n := s.inboundPackets(); n != s.inPackets {
+			s.inPackets = n // ESP from the peer: it is alive
+			s.lastHeard = now
+		} else {
+			s.dpdQueued = true
+			s.queue(&dpdTask{})
+		}
 	}
 	if s.state == StateEstablished && !s.rekeyingIKE && !s.nextRekey.IsZero() && !now.Before(s.nextRekey) {
 		s.rekeyIKE()
@@ -767,8 +791,16 @@ func (s *session) updateChildEndpoints() {
 // initiator its outbound SA replaces old's at once, as responder only when
 // the initiator deletes old (RFC 7296 §2.8).
 func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, old *childSA) error {
+	trap := uint32(0)
+	if old == nil && s.peer != nil && s.env.trapFor != nil {
+		trap = s.env.trapFor(s.peer.Name, c.cfg.Name)
+	}
 	if old != nil {
 		c.policyID = old.policyID
+	} else if trap != 0 {
+		// The trap policy carries the CHILD_SA (and flushes the packets it
+		// held); removing the CHILD_SA makes it a trap again.
+		c.policyID = trap
 	} else {
 		c.policyID = s.env.policyID.Add(1)
 		if err := s.env.dp.SetPolicy(esp.Policy{ID: c.policyID, Priority: 100, Action: esp.ActionProtect, Local: c.localTS, Remote: c.remoteTS}); err != nil {
@@ -776,7 +808,7 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 		}
 	}
 	undoPolicy := func() {
-		if old == nil {
+		if old == nil && trap == 0 {
 			s.env.dp.DeletePolicy(c.policyID)
 		}
 	}
@@ -801,8 +833,9 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 		undoPolicy()
 		return err
 	}
-	c.ownsPolicy = true
+	c.ownsPolicy = trap == 0
 	if old != nil {
+		c.ownsPolicy = old.ownsPolicy
 		old.ownsPolicy = false
 		old.replacedBy = c
 		old.rekeying = false
@@ -828,6 +861,47 @@ func (s *session) removeChild(c *childSA) {
 	s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
 	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
 		RemoteTS: c.remoteTS, Rekey: c.replacedBy != nil})
+}
+
+// dpdDelay is the liveness check interval; 0 means none.
+func (s *session) dpdDelay() time.Duration {
+	if s.peer == nil {
+		return 0
+	}
+	return s.peer.DPDDelay
+}
+
+// saUsage is implemented by dataplanes that count packets per SA, such as
+// *esp.Engine: ESP from the peer counts as life for liveness checks.
+type saUsage interface {
+	SA(dir esp.Direction, spi uint32) (*esp.SA, bool)
+}
+
+// inboundPackets returns the packets received on the CHILD_SAs so far.
+func (s *session) inboundPackets() uint64 {
+	u, ok := s.env.dp.(saUsage)
+	if !ok {
+		return 0
+	}
+	var n uint64
+	for _, c := range s.children {
+		if sa, ok := u.SA(esp.DirIn, c.inSPI); ok && sa != nil {
+			p, _ := sa.Usage()
+			n += p
+		}
+	}
+	return n
+}
+
+// fail closes an IKE SA that failed; once it was established, the
+// connection's DPD action follows (the Manager applies it).
+func (s *session) fail(err error) {
+	if s.state == StateEstablished && s.peer != nil {
+		s.onFailure = s.peer.DPDAction
+		s.failedOpen = true
+		s.logger().Info("peer is dead", "action", s.peer.DPDAction.String())
+	}
+	s.close(err, false)
 }
 
 // supersededLinger is how long a rekeyed IKE SA waits for the peer's
