@@ -9,8 +9,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -685,4 +687,71 @@ func errIfNot(got, want int) error {
 		return fmt.Errorf("started %d, want %d", got, want)
 	}
 	return nil
+}
+
+// TestInteropDPD (issue "IKEv2 lifecycle"): strongSwan's charon is killed
+// (SIGKILL, no delete); our liveness checks find the peer dead after the
+// delay and retransmissions, clear the IKE SA and give the virtual IP
+// back, within the time the configuration implies.
+func TestInteropDPD(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-psk"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	peer, pools := rwConfig(t, info, false)
+	peer.DPDDelay = 3 * time.Second
+	rw := &roadwarrior{rig: rig, info: info, events: newEventLog(), pools: pools}
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	retransmit := ike.Retransmit{Timeout: time.Second, Base: 1.5, Tries: 2}
+	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, Pools: pools, OnEvent: rw.events.add, Retransmit: retransmit}
+	rw.g = startGateway(t, info["NS_RIGHT"], []netip.Addr{netip.MustParseAddr(info["RIGHT_ADDR"])}, nil, prefixes(t, info["POOL4"]), cfg)
+	if err := rig.Start("left", scen); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := rw.initiate(scen); err != nil {
+		t.Fatalf("initiate: %v\n%s", err, out)
+	}
+	sa := rw.checkUp(t)
+	rw.ping(t)
+	// An idle but alive peer answers the checks: still up after two delays.
+	time.Sleep(2*peer.DPDDelay + time.Second)
+	if sas := rw.g.IKE().SAs(); len(sas) != 1 || sas[0].State != ike.StateEstablished {
+		t.Fatalf("an alive peer lost its SA: %+v\n%s", sas, rw.events)
+	}
+	// Kill charon without a delete.
+	pidFile := filepath.Join(rig.Dir, "left", "pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "charon" {
+		t.Fatalf("PID %d from %s is not charon (%q)", pid, pidFile, comm)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	limit := peer.DPDDelay + retransmit.Total() + 2*time.Second
+	if !rw.events.wait(limit+5*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventIKEDown) == 1 }) {
+		t.Fatalf("not cleared %v after the kill:\n%s", time.Since(killed), rw.events)
+	}
+	if took := time.Since(killed); took > limit {
+		t.Errorf("cleared after %v, configured at most %v", took, limit)
+	}
+	if pools[0].Online() != 0 {
+		t.Errorf("pool: %d leases online", pools[0].Online())
+	}
+	for _, c := range sa.Children {
+		if _, ok := rw.g.Engine().SA(esp.DirIn, c.InSPI); ok {
+			t.Errorf("inbound SA %08x still installed", c.InSPI)
+		}
+	}
 }
