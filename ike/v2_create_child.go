@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,10 +36,21 @@ func (s *session) respondCreateChild(inner []wire.Payload) []wire.Payload {
 	if sa == nil || !okN {
 		return refuse(wire.NotifyInvalidSyntax, nil, "no SA or nonce")
 	}
+	if !s.supersededAt.IsZero() || s.state != StateEstablished {
+		// §2.25: an IKE SA we are closing (or that a rekey replaced).
+		return refuse(wire.NotifyTemporaryFailure, nil, "the IKE SA is going away")
+	}
 	for _, p := range sa.Proposals {
 		if p.Protocol == wire.ProtocolIKE {
+			if s.childExchangeInFlight() {
+				// §2.25.2: not while one of our CHILD_SA exchanges runs.
+				return refuse(wire.NotifyTemporaryFailure, nil, "a CHILD_SA exchange is in progress")
+			}
 			return s.respondRekeyIKE(inner, sa, ni.Data)
 		}
+	}
+	if s.ikeRekeyInFlight() {
+		return refuse(wire.NotifyTemporaryFailure, nil, "the IKE SA is being rekeyed")
 	}
 	req, ok := parseChildPayloads(inner)
 	if !ok {
@@ -49,8 +61,16 @@ func (s *session) respondCreateChild(inner []wire.Payload) []wire.Payload {
 		if len(n.SPI) == 4 {
 			old = s.childByOutSPI(binary.BigEndian.Uint32(n.SPI))
 		}
-		if old == nil || old.replacedBy != nil {
+		if old == nil {
 			return refuse(wire.NotifyChildSANotFound, nil, fmt.Sprintf("rekey of unknown CHILD_SA %x", n.SPI))
+		}
+		if old.replacedBy != nil {
+			// §2.25.1: we are closing it (our rekey of it is done).
+			return refuse(wire.NotifyTemporaryFailure, nil, fmt.Sprintf("CHILD_SA %x is being deleted", n.SPI))
+		}
+		if old.rekeying && !s.rekeyInFlight(old) {
+			// Our rekey of it has not left yet: theirs does the job.
+			s.dropQueuedRekey(old)
 		}
 	}
 	nc, err := s.respondChild(req, true, old)
@@ -88,6 +108,7 @@ func (s *session) respondCreateChild(inner []wire.Payload) []wire.Payload {
 	}
 	keys, err := s.keys.ChildKeys(nc.child.proposal, shared, ni.Data, nr)
 	if err == nil {
+		nc.child.nonces = [2][]byte{append([]byte(nil), ni.Data...), nr}
 		err = s.installNegotiated(nc, keys, false)
 	}
 	if err != nil {
@@ -254,13 +275,130 @@ func (t *rekeyChildTask) build(s *session) ([]wire.Payload, error) {
 }
 
 func (t *rekeyChildTask) process(s *session, inner []wire.Payload) error {
-	c := &createChildTask{cfg: t.old.cfg, offer: t.offer, ni: t.ni, share: t.share}
-	if err := c.process(s, inner); err != nil {
+	old := t.old
+	if !slices.Contains(s.children, old) {
+		// §2.25.1: the peer deleted the CHILD_SA meanwhile; what our
+		// request made on its side is redundant.
 		t.old.rekeying = false
+		if r, ok := parseChildPayloads(inner); ok && r.sa != nil {
+			s.queue(&deleteSPIsTask{spis: []uint32{t.offer.inSPI}})
+		} else {
+			s.env.dp.ReleaseSPI(t.offer.inSPI)
+		}
+		return nil
+	}
+	if n, ok := wire.FindNotify(inner, wire.NotifyTemporaryFailure); ok && n != nil {
+		// §2.25: try again a little later.
+		old.rekeying = false
+		s.env.dp.ReleaseSPI(t.offer.inSPI)
+		old.rekeyAt = s.env.now().Add(s.retryDelay())
+		return &NotifyError{wire.NotifyTemporaryFailure, "CHILD_SA rekey postponed by the peer"}
+	}
+	theirs := old.replacedBy // the peer's simultaneous rekey, answered by us
+	c := &createChildTask{cfg: old.cfg, offer: t.offer, ni: t.ni, share: t.share}
+	if err := c.process(s, inner); err != nil {
+		old.rekeying = false
 		return err
 	}
-	// The old CHILD_SA's inbound SA lives until the peer answers our
-	// delete.
-	s.queue(&deleteChildTask{inSPI: t.old.inSPI})
+	ours := old.replacedBy
+	if nr, ok := wire.Find[*wire.Nonce](inner); ok {
+		ours.nonces = [2][]byte{t.ni, append([]byte(nil), nr.Data...)}
+	}
+	if theirs == nil || theirs == ours {
+		// The old CHILD_SA's inbound SA lives until the peer answers our
+		// delete.
+		s.queue(&deleteChildTask{inSPI: old.inSPI})
+		return nil
+	}
+	// §2.8.1: both ends rekeyed at once. The CHILD_SA made by the exchange
+	// with the lowest of the four nonces is redundant; the end that
+	// initiated that exchange deletes it, the other deletes the old one.
+	if lowestNonce(ours.nonces, theirs.nonces) {
+		s.logger().Info("CHILD_SA rekey collision lost", "child", old.cfg.Name, "redundant", fmt.Sprintf("%08x", ours.inSPI))
+		old.replacedBy = theirs
+		ours.ownsPolicy, theirs.ownsPolicy = false, true
+		ours.replacedBy = theirs
+		if theirs.outPending != nil {
+			if _, err := s.env.dp.AddSA(esp.DirOut, *theirs.outPending, theirs.policyID, s.childLifetime(theirs.cfg)); err != nil {
+				s.logger().Warn("cannot install the outbound SA of the new CHILD_SA", "err", err)
+			}
+			theirs.outPending = nil
+		}
+		s.queue(&deleteChildTask{inSPI: ours.inSPI})
+		return nil
+	}
+	s.logger().Info("CHILD_SA rekey collision won", "child", old.cfg.Name, "redundant", fmt.Sprintf("%08x", theirs.inSPI))
+	ours.ownsPolicy, theirs.ownsPolicy = true, false
+	theirs.replacedBy = ours // the peer deletes it; it never sends
+	s.queue(&deleteChildTask{inSPI: old.inSPI})
+	return nil
+}
+
+// lowestNonce reports whether the lowest of the four nonces is one of a's
+// (RFC 7296 §2.8.1, §2.8.2: compared as octet strings).
+func lowestNonce(a, b [2][]byte) bool {
+	min := func(x [2][]byte) []byte {
+		if bytes.Compare(x[0], x[1]) <= 0 {
+			return x[0]
+		}
+		return x[1]
+	}
+	return bytes.Compare(min(a), min(b)) < 0
+}
+
+// rekeyInFlight reports whether our rekey of c has been sent.
+func (s *session) rekeyInFlight(c *childSA) bool {
+	if s.pending == nil {
+		return false
+	}
+	t, ok := s.pending.task.(*rekeyChildTask)
+	return ok && t.old == c
+}
+
+// dropQueuedRekey removes our queued (unsent) rekey of c.
+func (s *session) dropQueuedRekey(c *childSA) {
+	s.tasks = slices.DeleteFunc(s.tasks, func(t v2Task) bool {
+		r, ok := t.(*rekeyChildTask)
+		return ok && r.old == c
+	})
+	c.rekeying = false
+}
+
+// childExchangeInFlight reports whether one of our CREATE_CHILD_SA
+// exchanges for a CHILD_SA is outstanding.
+func (s *session) childExchangeInFlight() bool {
+	if s.pending == nil {
+		return false
+	}
+	switch s.pending.task.(type) {
+	case *rekeyChildTask, *createChildTask:
+		return true
+	}
+	return false
+}
+
+// ikeRekeyInFlight reports whether our IKE rekey is outstanding.
+func (s *session) ikeRekeyInFlight() bool {
+	if s.pending == nil {
+		return false
+	}
+	_, ok := s.pending.task.(*rekeyIKETask)
+	return ok
+}
+
+// deleteSPIsTask deletes CHILD_SAs by our inbound SPIs that have no state
+// here (redundant results of a collision).
+type deleteSPIsTask struct{ spis []uint32 }
+
+func (*deleteSPIsTask) exchange() wire.ExchangeType { return wire.ExchangeInformational }
+
+func (t *deleteSPIsTask) build(*session) ([]wire.Payload, error) {
+	return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: t.spis}}, nil
+}
+
+func (t *deleteSPIsTask) process(s *session, _ []wire.Payload) error {
+	for _, spi := range t.spis {
+		s.env.dp.ReleaseSPI(spi)
+	}
 	return nil
 }

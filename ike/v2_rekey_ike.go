@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/ikego/ikego/ike/wire"
@@ -49,8 +50,8 @@ func newSPI(r io.Reader) (uint64, error) {
 	}
 }
 
-// successor makes the IKE SA that replaces s and moves s's CHILD_SAs,
-// virtual IPs and identity to it. weInitiated: we started the rekey.
+// successor makes the IKE SA that replaces s, without CHILD_SAs yet.
+// weInitiated: we started the rekey.
 func (s *session) successor(weInitiated bool, spii, spir uint64, p Proposal, keys *IKEKeys) (*session, error) {
 	n := &session{env: s.env, id: s.env.nextID(), peer: s.peer, initiator: weInitiated, state: StateEstablished,
 		spii: spii, spir: spir, local: s.local, remote: s.remote, nat: s.nat, encap: s.encap, fragOK: s.fragOK,
@@ -62,16 +63,39 @@ func (s *session) successor(weInitiated bool, spii, spir uint64, p Proposal, key
 	}
 	n.up = n.created
 	n.nextRekey = n.ikeRekeyTime(n.up)
+	return n, nil
+}
+
+// handOver moves s's CHILD_SAs, virtual IPs and identity to its successor
+// n and hands n to the Manager.
+func (s *session) handOver(n *session) {
 	n.children, s.children = s.children, nil
 	n.vips, s.vips = s.vips, nil
 	n.leased, s.leased = s.leased, false
+	n.later, s.later = s.later, nil // postponed rekeys follow the CHILD_SAs
 	s.nextKeepalive = time.Time{}
 	s.supersededAt = s.env.now()
 	s.spawned = append(s.spawned, n)
-	s.logger().Info("IKE SA rekeyed", "new", n.id, "proposal", p.String(),
-		"spis", fmt.Sprintf("%016x_i %016x_r", spii, spir))
-	n.emit(Event{Kind: EventIKEUp, Proposal: p, Rekey: true})
-	return n, nil
+	s.logger().Info("IKE SA rekeyed", "new", n.id, "proposal", n.prop.String(),
+		"spis", fmt.Sprintf("%016x_i %016x_r", n.spii, n.spir))
+	n.emit(Event{Kind: EventIKEUp, Proposal: n.prop, Rekey: true})
+}
+
+// ikeCollision is the peer's IKE rekey that we answered while ours was in
+// flight (RFC 7296 §2.8.2): its successor waits until ours is known.
+type ikeCollision struct {
+	succ   *session
+	nonces [2][]byte
+}
+
+// adoptCollision hands over to the successor of the peer's rekey after
+// ours failed.
+func (s *session) adoptCollision() {
+	if c := s.collision; c != nil {
+		s.collision = nil
+		s.handOver(c.succ)
+		s.state = StateDeleting
+	}
 }
 
 // rekeyIKETask rekeys the IKE SA as initiator.
@@ -113,10 +137,18 @@ func (t *rekeyIKETask) build(s *session) ([]wire.Payload, error) {
 		&wire.KE{Group: wire.DHGroup(t.share.Group()), Data: t.share.Public()}}, nil
 }
 
-func (t *rekeyIKETask) process(s *session, inner []wire.Payload) error {
+func (t *rekeyIKETask) process(s *session, inner []wire.Payload) (err error) {
 	s.rekeyingIKE = false
+	defer func() {
+		if err != nil {
+			s.adoptCollision()
+		}
+	}()
 	for _, p := range inner {
 		if n, ok := p.(*wire.Notify); ok && n.Kind.IsError() {
+			if n.Kind == wire.NotifyTemporaryFailure && s.collision == nil {
+				s.retryLater((*session).rekeyIKE)
+			}
 			return &NotifyError{n.Kind, "IKE rekey refused by the peer"}
 		}
 	}
@@ -147,9 +179,30 @@ func (t *rekeyIKETask) process(s *session, inner []wire.Payload) error {
 		return err
 	}
 	sel.SPI = nil
-	if _, err := s.successor(true, t.spi, spir, sel, keys); err != nil {
+	ours, err := s.successor(true, t.spi, spir, sel, keys)
+	if err != nil {
 		return err
 	}
+	if c := s.collision; c != nil {
+		s.collision = nil
+		// §2.8.2: both ends rekeyed at once; the IKE SA made by the
+		// exchange with the lowest nonce is redundant and is deleted by
+		// its initiator, the other end deletes the old one.
+		if lowestNonce([2][]byte{t.ni, nr.Data}, c.nonces) {
+			s.logger().Info("IKE rekey collision lost")
+			s.handOver(c.succ)
+			s.spawned = append(s.spawned, ours)
+			ours.queue(&deleteIKETask{})
+			ours.supersededAt = s.env.now()
+			s.state = StateDeleting // the peer deletes it
+			return nil
+		}
+		s.logger().Info("IKE rekey collision won")
+		c.succ.supersededAt = s.env.now() // the peer deletes it
+		c.succ.state = StateDeleting
+		s.spawned = append(s.spawned, c.succ)
+	}
+	s.handOver(ours)
 	// The old IKE SA goes: we delete it.
 	s.state = StateDeleting
 	s.tasks = append([]v2Task{&deleteIKETask{}}, s.tasks...)
@@ -198,11 +251,29 @@ func (s *session) respondRekeyIKE(inner []wire.Payload, sa *wire.SA, ni []byte) 
 	ours := sel.clone()
 	ours.SPI = binary.BigEndian.AppendUint64(nil, spir)
 	sel.SPI = nil
-	if _, err := s.successor(false, spii, spir, sel, keys); err != nil {
+	n, err := s.successor(false, spii, spir, sel, keys)
+	if err != nil {
 		return refuse(wire.NotifyNoProposalChosen, nil, err.Error())
 	}
-	// The initiator deletes the old IKE SA; until then it only answers.
-	s.state = StateDeleting
+	if s.ikeRekeyInFlight() {
+		// Ours is under way too (§2.8.2): which successor stays is
+		// decided when its response comes.
+		s.collision = &ikeCollision{succ: n, nonces: [2][]byte{append([]byte(nil), ni...), nr}}
+	} else {
+		s.dropQueuedIKERekey()
+		s.handOver(n)
+		// The initiator deletes the old IKE SA; until then it only answers.
+		s.state = StateDeleting
+	}
 	return []wire.Payload{SAPayload([]Proposal{ours}), &wire.Nonce{Data: nr},
 		&wire.KE{Group: wire.DHGroup(sel.Group()), Data: share.Public()}}
+}
+
+// dropQueuedIKERekey removes our queued (unsent) IKE rekey.
+func (s *session) dropQueuedIKERekey() {
+	s.tasks = slices.DeleteFunc(s.tasks, func(t v2Task) bool {
+		_, ok := t.(*rekeyIKETask)
+		return ok
+	})
+	s.rekeyingIKE = false
 }

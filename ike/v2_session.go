@@ -2,6 +2,7 @@ package ike
 
 import (
 	"compress/flate"
+	"encoding/binary"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -227,6 +228,13 @@ type childSA struct {
 	// responder: installed when the initiator deletes the old one, so
 	// that nothing is sent on it before the initiator can receive it.
 	outPending *esp.SAParams
+	// nonces are Ni and Nr of the rekey that made the CHILD_SA, for
+	// collisions (RFC 7296 §2.8.1).
+	nonces [2][]byte
+	// rekeyAt is when the session rekeys it if nothing else did: its soft
+	// lifetime (the dataplane's soft expiry usually comes first), or a
+	// retry after a TEMPORARY_FAILURE.
+	rekeyAt time.Time
 }
 
 // session is one IKEv2 SA.
@@ -285,6 +293,8 @@ type session struct {
 	// supersededAt is when a rekey replaced this IKE SA: it only answers
 	// until the peer deletes it, or closes a while later.
 	supersededAt time.Time
+	// collision is the peer's IKE rekey answered while ours was out.
+	collision *ikeCollision
 	// spawned are new IKE SAs (from a rekey) for the Manager to index.
 	spawned []*session
 	// dpdQueued: a liveness check is queued or in flight; inPackets: the
@@ -295,6 +305,8 @@ type session struct {
 	// established IKE SA closed (set by fail).
 	onFailure  DPDAction
 	failedOpen bool
+	// later are actions postponed by a TEMPORARY_FAILURE.
+	later []deferred
 
 	out    []datagram
 	events []Event
@@ -379,6 +391,16 @@ func (s *session) nextDeadline() time.Time {
 		min(s.created.Add(s.env.halfOpenTime))
 	}
 	min(s.nextKeepalive)
+	for _, l := range s.later {
+		min(l.at)
+	}
+	if s.state == StateEstablished {
+		for _, c := range s.children {
+			if !c.rekeying && c.replacedBy == nil {
+				min(c.rekeyAt)
+			}
+		}
+	}
 	if s.state == StateEstablished && !s.rekeyingIKE {
 		min(s.nextRekey)
 	}
@@ -409,6 +431,12 @@ func (s *session) handleTimeout(now time.Time) {
 		wait, ok := s.env.retransmit.Wait(p.tries + 1)
 		if !ok {
 			s.logger().Info("giving up after retransmissions", "exchange", p.task.exchange().String(), "tries", p.tries+1)
+			if s.collision != nil {
+				// Our IKE rekey died, the peer's made a successor.
+				s.adoptCollision()
+				s.close(nil, false)
+				return
+			}
 			s.fail(fmt.Errorf("ike: peer did not answer %v (message %d)", p.task.exchange(), p.id))
 			return
 		}
@@ -420,6 +448,34 @@ func (s *session) handleTimeout(now time.Time) {
 	if !s.supersededAt.IsZero() && !now.Before(s.supersededAt.Add(supersededLinger)) {
 		s.close(nil, false)
 		return
+	}
+	if len(s.later) > 0 {
+		var due []deferred
+		keep := s.later[:0]
+		for _, l := range s.later {
+			if now.Before(l.at) {
+				keep = append(keep, l)
+			} else {
+				due = append(due, l)
+			}
+		}
+		s.later = keep
+		for _, l := range due {
+			if s.state == StateEstablished {
+				l.do(s)
+			}
+		}
+	}
+	if s.state == StateEstablished && s.supersededAt.IsZero() {
+		var due []uint32
+		for _, c := range s.children {
+			if !c.rekeying && c.replacedBy == nil && !c.rekeyAt.IsZero() && !now.Before(c.rekeyAt) {
+				due = append(due, c.inSPI)
+			}
+		}
+		for _, spi := range due {
+			s.rekeyChild(spi)
+		}
 	}
 	if d := s.dpdDelay(); d > 0 && s.state == StateEstablished && !s.dpdQueued && s.supersededAt.IsZero() &&
 		!now.Before(s.lastHeard.Add(d)) {
@@ -841,6 +897,9 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 		old.rekeying = false
 	}
 	c.installed = s.env.now()
+	if life.SoftTime > 0 {
+		c.rekeyAt = c.installed.Add(life.SoftTime)
+	}
 	s.children = append(s.children, c)
 	s.logger().Info("CHILD_SA installed", "child", c.cfg.Name, "proposal", c.proposal.String(),
 		"in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI),
@@ -861,6 +920,26 @@ func (s *session) removeChild(c *childSA) {
 	s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
 	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
 		RemoteTS: c.remoteTS, Rekey: c.replacedBy != nil})
+}
+
+// deferred is an action for later.
+type deferred struct {
+	at time.Time
+	do func(*session)
+}
+
+// retryLater runs do after a random 1 to 5 s (RFC 7296 §2.25: retry
+// after a TEMPORARY_FAILURE, not at once, so that two peers that collide
+// do not collide again).
+func (s *session) retryLater(do func(*session)) {
+	s.later = append(s.later, deferred{at: s.env.now().Add(s.retryDelay()), do: do})
+}
+
+// retryDelay is a random 1 to 5 s.
+func (s *session) retryDelay() time.Duration {
+	var b [2]byte
+	s.env.rand.Read(b[:])
+	return time.Second + time.Duration(binary.BigEndian.Uint16(b[:]))*4*time.Second/65536
 }
 
 // dpdDelay is the liveness check interval; 0 means none.

@@ -192,9 +192,16 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func newPair(t *testing.T, ipeer, rpeer *PeerConfig, pools Pools) *pair {
 	t.Helper()
+	return newPairSeeded(t, ipeer, rpeer, pools, 1, 2)
+}
+
+// newPairSeeded is newPair with the seeds of both sides' randomness (and
+// so their nonces) chosen; the dataplane SPIs stay apart.
+func newPairSeeded(t *testing.T, ipeer, rpeer *PeerConfig, pools Pools, si, sr byte) *pair {
+	t.Helper()
 	clock := &testClock{t: time.Now().Truncate(time.Second)}
-	mk := func(name string, peer *PeerConfig, seed byte, pools Pools) *side {
-		s := &side{name: name, dp: newRecDP(uint32(seed)), cap: &capture{}}
+	mk := func(name string, peer *PeerConfig, seed byte, dpSeed uint32, pools Pools) *side {
+		s := &side{name: name, dp: newRecDP(dpSeed), cap: &capture{}}
 		m, err := NewManager(Config{Peers: []*PeerConfig{peer}, Pools: pools, Dataplane: s.dp, Sender: s.cap,
 			Rand: newDetRand(seed), Now: clock.Now, Logger: testLogger(t).With("side", name), CookieThreshold: 1000,
 			OnEvent: func(e Event) { s.mu.Lock(); s.evs = append(s.evs, e); s.mu.Unlock() }})
@@ -205,7 +212,7 @@ func newPair(t *testing.T, ipeer, rpeer *PeerConfig, pools Pools) *pair {
 		s.m = m
 		return s
 	}
-	return &pair{t: t, clock: clock, i: mk("initiator", ipeer, 1, nil), r: mk("responder", rpeer, 2, pools)}
+	return &pair{t: t, clock: clock, i: mk("initiator", ipeer, si, 1, nil), r: mk("responder", rpeer, sr, 2, pools)}
 }
 
 // run delivers datagrams both ways until none are left (at most rounds).
