@@ -2,8 +2,8 @@ package ike
 
 import (
 	"compress/flate"
-	"encoding/binary"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
