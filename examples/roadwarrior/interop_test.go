@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ikego/ikego/internal/interop"
+)
+
+// TestInteropStrongSwanClient runs the built binary as the responder of
+// the rig's roadwarrior scenarios (../shared/interop): strongSwan 5.9.8 is
+// the client in the left namespace, the binary with a YAML file written
+// from the scenario's facts the server in the right one. The rig
+// initiates, checks the CHILD_SA and pings through the tunnel into both
+// protected subnets; then it stops the binary with SIGTERM, which must
+// delete the IKE SA at strongSwan and end cleanly. ikev2-psk-v6 does the
+// same over IPv6 with a virtual IP of each family; the last run listens on
+// all addresses (listen left out) instead of the server's address.
+func TestInteropStrongSwanClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name, scen   string
+		v6, wildcard bool
+	}{
+		{"ikev2-psk", "ikev2-psk", false, false},
+		{"ikev2-psk-v6", "ikev2-psk-v6", true, false},
+		{"ikev2-psk-listen-all", "ikev2-psk", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scen, v6 := tc.scen, tc.v6
+			rig := interop.Available(t)
+			info := rig.Info(scen)
+			conf := filepath.Join(t.TempDir(), "roadwarrior.yaml")
+			if err := os.WriteFile(conf, []byte(interopConfig(info, v6, tc.wildcard)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// The file must pass -check before the rig starts.
+			var out, errb strings.Builder
+			if st := run([]string{"-check", "-config", conf}, &out, &errb); st != 0 {
+				t.Fatalf("-check: %d\n%s", st, errb.String())
+			}
+
+			res := rig.Test(scen, interop.TestOptions{
+				SwanSide: "left",
+				PeerCmd:  fmt.Sprintf("exec %s -config %s", bin, conf),
+				PeerWait: 10 * time.Second,
+			})
+			peerLog, _ := os.ReadFile(info["PEER_LOG"])
+			if !res.Pass {
+				t.Fatalf("%v\n%s\nour log:\n%s", res, res.Output, peerLog)
+			}
+
+			// Our log: the client came with its identity and virtual
+			// IPs, and SIGTERM stopped the server cleanly.
+			log := string(peerLog)
+			listen := regexp.QuoteMeta("[" + info["RIGHT_ADDR"])
+			if tc.wildcard {
+				listen = "all addresses"
+			}
+			if !regexp.MustCompile(`msg="roadwarrior started".* listen="?` + listen).MatchString(log) {
+				t.Errorf("our log does not say we listen on %s:\n%s", listen, log)
+			}
+			want := []string{`msg="roadwarrior started"`, `msg="connection up" subsys=ike conn=rw`, "id=client1@example.com",
+				info["FIRST_VIP4"], "msg=stopping subsys=cfg signal=terminated ike_sas=1", "msg=stopped"}
+			if v6 {
+				want = append(want, info["FIRST_VIP6"])
+			}
+			for _, w := range want {
+				if !strings.Contains(log, w) {
+					t.Errorf("our log lacks %q:\n%s", w, log)
+				}
+			}
+			for _, bad := range []string{info["PSK"], "level=ERROR", "level=WARN", "DATA RACE"} {
+				if strings.Contains(log, bad) {
+					t.Errorf("our log contains %q:\n%s", bad, log)
+				}
+			}
+			// strongSwan got the delete the Manager sent on SIGTERM.
+			left, err := os.ReadFile(info["LOG_LEFT"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(left), "received DELETE for IKE_SA") {
+				t.Errorf("strongSwan did not get our delete; its log:\n%s", tail(string(left), 30))
+			}
+		})
+	}
+}
+
+// interopConfig is the server's configuration for the rig's roadwarrior
+// scenarios, from the scenario's facts (peer.sh info).
+func interopConfig(info map[string]string, v6, wildcard bool) string {
+	listen := info["RIGHT_ADDR"]
+	pools := fmt.Sprintf("  - {name: rw4, addrs: %s, dns: [%s]}\n", info["POOL4"], info["DNS4"])
+	names := "rw4"
+	localTS := "203.0.113.0/26, 198.18.1.0/24"
+	if v6 {
+		listen += ", " + info["RIGHT_ADDR6"]
+		pools += fmt.Sprintf("  - {name: rw6, addrs: %q, dns: [%q]}\n", info["POOL6"], info["DNS6"])
+		names += ", rw6"
+		localTS += ", 2001:db8:1::/64"
+	}
+	if wildcard {
+		listen = "[]"
+	}
+	return fmt.Sprintf(`# written by TestInteropStrongSwanClient
+listen: %s
+tun: {name: ikrw%%d}
+pools:
+%slog: {level: info}
+connections:
+  rw:
+    local: {auth: psk, id: %s}
+    remote: {auth: psk, id: %s}
+    psk: %q
+    local_ts: %s
+    pools: %s
+`, listen, pools, info["SERVER_ID"], info["CLIENT1_ID"], info["PSK"], localTS, names)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

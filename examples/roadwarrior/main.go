@@ -1,0 +1,283 @@
+// Command roadwarrior is ikego's VPN server: an IKEv2 gateway for
+// roadwarrior clients (strongSwan, the built-in clients of Windows, macOS,
+// iOS and Android) and for net-to-net tunnels, configured by one YAML file
+// whose names follow strongSwan's swanctl.conf.
+//
+//	roadwarrior -config rw.yaml          run the gateway
+//	roadwarrior -config rw.yaml -check   check the file, print a summary
+//
+// It creates a TUN device with routes to the virtual IP pools (and to the
+// remote subnets of net-to-net connections), listens on UDP 500 and 4500,
+// initiates the connections with start_action start, and logs to standard
+// error. SIGINT or SIGTERM deletes the IKE SAs (the peers are told) and
+// ends it with status 0. Running needs root or CAP_NET_ADMIN (and
+// CAP_NET_BIND_SERVICE for the ports); -check needs neither.
+//
+// The file is described in config.go (type Config) and, with an example
+// of every field, in roadwarrior.example.yaml. Exit status: 0 on a clean
+// stop or a good -check, 1 on errors, 2 on wrong usage.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/ikego/ikego"
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/ike"
+	"github.com/ikego/ikego/tun"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the program with its arguments and output; it returns the exit
+// status.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("roadwarrior", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "the configuration `file` (YAML; see roadwarrior.example.yaml)")
+	check := fs.Bool("check", false, "check the configuration, print a summary and exit (0: good, 1: errors)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this `file` until exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: roadwarrior -config FILE [-check] [-cpuprofile FILE]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "roadwarrior: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "roadwarrior: -config is required")
+		fs.Usage()
+		return 2
+	}
+	cfg, err := Load(*path)
+	var rt *Runtime
+	if cfg != nil {
+		rt, err = Build(cfg) // with Load's errors
+	}
+	if err != nil {
+		printErrors(stderr, *path, err)
+		return 1
+	}
+	if *check {
+		summary(stdout, *path, cfg, rt)
+		return 0
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "roadwarrior:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := serve(rt, newLoggers(stderr, rt.Log)); err != nil {
+		fmt.Fprintln(stderr, "roadwarrior:", err)
+		return 1
+	}
+	return 0
+}
+
+// printErrors prints each configuration error on a line of its own,
+// "FILE:LINE: path: reason".
+func printErrors(w io.Writer, file string, err error) {
+	errs := flatten(err)
+	line := func(e error) int {
+		if fe, ok := errors.AsType[*FieldError](e); ok {
+			return fe.Line
+		}
+		return 0
+	}
+	slices.SortStableFunc(errs, func(a, b error) int { return line(a) - line(b) })
+	for _, e := range errs {
+		var fe *FieldError
+		switch {
+		case errors.As(e, &fe) && fe.Line > 0:
+			fmt.Fprintf(w, "%s:%d: %v\n", file, fe.Line, fe)
+		default:
+			fmt.Fprintf(w, "%s: %v\n", file, e)
+		}
+	}
+}
+
+// flatten returns the errors inside joined errors.
+func flatten(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
+}
+
+// serve runs the gateway until SIGINT or SIGTERM.
+func serve(rt *Runtime, log loggers) error {
+	for _, w := range rt.Warnings {
+		log.cfg.Warn(w)
+	}
+	dev, err := tun.Create(rt.TUN)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("creating the TUN device needs root or CAP_NET_ADMIN: run it as root "+
+				"(or grant the binary cap_net_admin,cap_net_bind_service with setcap) (%v)", err)
+		}
+		return err
+	}
+	name, _ := dev.Name()
+	bind, err := esp.NewUDPBind(esp.UDPBindConfig{Addrs: rt.Listen, Offload: true, Logger: log.net})
+	if err != nil {
+		dev.Close()
+		return err
+	}
+	ikeCfg := *rt.IKE
+	ikeCfg.Logger = log.ike
+	ikeCfg.OnEvent = logEvents(log.ike)
+	g, err := ikego.NewGateway(ikego.GatewayConfig{TUN: dev, Bind: bind, IKE: &ikeCfg, Logger: log.esp})
+	if err != nil {
+		dev.Close()
+		bind.Close()
+		return err
+	}
+	// Signals from here on are a stop request, even during start-up.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	if err := g.Start(); err != nil {
+		g.Close()
+		switch {
+		case errors.Is(err, os.ErrPermission):
+			return fmt.Errorf("listening on UDP 500 and 4500 needs root or CAP_NET_BIND_SERVICE (%v)", err)
+		case errors.Is(err, syscall.EADDRINUSE):
+			return fmt.Errorf("UDP 500 or 4500 is in use: is another IKE daemon (charon, pluto) running? (%v)", err)
+		}
+		return err
+	}
+	listen := "all addresses"
+	if rt.Listen != nil {
+		listen = fmt.Sprint(rt.Listen)
+	}
+	var conns []string
+	for _, p := range rt.IKE.Peers {
+		conns = append(conns, p.Name)
+	}
+	log.cfg.Info("roadwarrior started", "tun", name, "routes", fmt.Sprint(rt.TUN.Routes), "listen", listen,
+		"connections", strings.Join(conns, ","))
+	for _, name := range rt.Start {
+		if err := g.IKE().Initiate(name); err != nil {
+			log.cfg.Error("initiate failed", "conn", name, "err", err)
+		} else {
+			log.cfg.Info("initiating", "conn", name)
+		}
+	}
+	s := <-sig
+	log.cfg.Info("stopping", "signal", s.String(), "ike_sas", len(g.IKE().SAs()))
+	err = g.Close()
+	if err != nil {
+		log.cfg.Warn("closing the gateway", "err", err)
+	}
+	log.cfg.Info("stopped")
+	return nil
+}
+
+// summary prints what -check found.
+func summary(w io.Writer, file string, cfg *Config, rt *Runtime) {
+	fmt.Fprintf(w, "%s: configuration OK\n", file)
+	if rt.Listen == nil {
+		fmt.Fprintln(w, "listen:      all addresses, UDP 500 and 4500")
+	} else {
+		fmt.Fprintf(w, "listen:      %v, UDP 500 and 4500\n", rt.Listen)
+	}
+	name := rt.TUN.Name
+	if name == "" {
+		name = "ikego%d"
+	}
+	fmt.Fprintf(w, "tun:         %s, mtu %d, routes %v\n", name, rt.TUN.MTU, rt.TUN.Routes)
+	for _, p := range rt.IKE.Pools {
+		first, last := p.Range()
+		var dns []string
+		for _, pc := range cfg.Pools {
+			if pc.Name == p.Name() {
+				dns = pc.DNS
+			}
+		}
+		fmt.Fprintf(w, "pool %s: %s-%s (%d addresses), dns %v", p.Name(), first, last, p.Size(), dns)
+		for _, l := range p.Leases() {
+			if l.Reserved {
+				fmt.Fprintf(w, ", %s reserved for %s", l.Address, l.Identity)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	for _, c := range cfg.Connections {
+		var p *ike.PeerConfig
+		for _, q := range rt.IKE.Peers {
+			if q.Name == c.Name {
+				p = q
+			}
+		}
+		if p == nil {
+			fmt.Fprintf(w, "connection %s: disabled\n", c.Name)
+			continue
+		}
+		typ := c.Type
+		if typ == "" {
+			typ = "host-to-net"
+		}
+		fmt.Fprintf(w, "connection %s: %s, IKEv2", c.Name, typ)
+		if c.Remark != "" {
+			fmt.Fprintf(w, " (%s)", c.Remark)
+		}
+		fmt.Fprintln(w)
+		id := func(a ike.AuthConfig, local bool) string {
+			switch {
+			case a.ID.Type != 0:
+				return a.ID.String()
+			case len(a.Certificates) > 0:
+				return fmt.Sprintf("(the certificate's subject: %s)", a.Certificates[0].Subject)
+			case local:
+				return "(our address)"
+			}
+			return "%any"
+		}
+		fmt.Fprintf(w, "  local:     %s %s\n", p.Local.Method, id(p.Local, true))
+		fmt.Fprintf(w, "  remote:    %s %s\n", p.Remote.Method, id(p.Remote, false))
+		ch := p.Children[0]
+		remoteTS := "the client's virtual IP"
+		if len(ch.RemoteTS) > 0 {
+			remoteTS = fmt.Sprint(ch.RemoteTS)
+		}
+		fmt.Fprintf(w, "  local_ts:  %v\n  remote_ts: %s\n", ch.LocalTS, remoteTS)
+		if len(p.Pools) > 0 {
+			fmt.Fprintf(w, "  pools:     %v, dns %v\n", p.Pools, p.DNS)
+		}
+		start := "none (wait for the peer)"
+		if p.RemoteHost.IsValid() {
+			start = fmt.Sprintf("start: initiate from %s to %s", p.LocalAddr, p.RemoteHost)
+		}
+		fmt.Fprintf(w, "  start:     %s\n", start)
+	}
+	for _, warn := range rt.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+}
