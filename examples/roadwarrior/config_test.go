@@ -732,3 +732,19 @@ func buildBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestQuickstartConfig: the README's command runs quickstart.yaml; it must
+// build without errors or warnings.
+func TestQuickstartConfig(t *testing.T) {
+	data, err := os.ReadFile("quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := check(data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rt.Warnings) != 0 || len(rt.IKE.Peers) != 1 || rt.IKE.Peers[0].DPDDelay != 30*time.Second {
+		t.Errorf("warnings %q, peers %d", rt.Warnings, len(rt.IKE.Peers))
+	}
+}
