@@ -41,6 +41,9 @@ type Config struct {
 	// valid COOKIE is required (RFC 7296 Section 2.6); 0 means
 	// HalfOpenLimit/4, negative always requires one.
 	HalfOpenLimit, CookieThreshold int
+	// HalfOpenPerSource bounds the half-open IKE SAs from one IP address
+	// (strongSwan's block_threshold); 0 means 8.
+	HalfOpenPerSource int
 	// HalfOpenTimeout is how long an IKE SA may take from IKE_SA_INIT to
 	// the end of IKE_AUTH; 0 means 30 s.
 	HalfOpenTimeout time.Duration

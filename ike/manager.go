@@ -47,6 +47,8 @@ type Manager struct {
 	bySPI    map[uint64]*box
 	byInit   map[initKey]*box // responder SAs by (SPIi, peer), for IKE_SA_INIT retransmissions
 	halfOpen int
+	// halfOpenFrom counts the half-open IKE SAs per peer address.
+	halfOpenFrom map[netip.Addr]int
 
 	// manualTimers leaves timers to tick (tests with a controlled clock).
 	manualTimers bool
@@ -101,6 +103,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.HalfOpenLimit <= 0 {
 		cfg.HalfOpenLimit = 4096
 	}
+	if cfg.HalfOpenPerSource <= 0 {
+		cfg.HalfOpenPerSource = 8
+	}
 	if cfg.CookieThreshold == 0 {
 		cfg.CookieThreshold = cfg.HalfOpenLimit / 4
 	}
@@ -114,14 +119,15 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	m := &Manager{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		cookies: Cookies{Rand: cfg.Rand, Now: cfg.Now},
-		queue:   make(chan inbound, 1024),
-		bySPI:   map[uint64]*box{},
-		traps:   map[trapKey]uint32{},
-		trapped: map[uint32]string{},
-		byInit:  map[initKey]*box{},
+		cfg:          cfg,
+		log:          cfg.Logger,
+		cookies:      Cookies{Rand: cfg.Rand, Now: cfg.Now},
+		queue:        make(chan inbound, 1024),
+		bySPI:        map[uint64]*box{},
+		traps:        map[trapKey]uint32{},
+		halfOpenFrom: map[netip.Addr]int{},
+		trapped:      map[uint32]string{},
+		byInit:       map[initKey]*box{},
 	}
 	peers := cfg.Peers
 	m.peers.Store(&peers)
@@ -392,13 +398,17 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 	// Check the retransmission index and the half-open limit, and take a
 	// place in both at once, so that concurrent workers neither exceed the
 	// limit nor make two SAs of one request.
+	src := ep.Remote.Addr()
 	m.mu.Lock()
 	b, dup := m.byInit[key]
 	halfOpen := m.halfOpen
-	if !dup && halfOpen < m.cfg.HalfOpenLimit {
+	fromSrc := m.halfOpenFrom[src]
+	limited := halfOpen >= m.cfg.HalfOpenLimit || fromSrc >= m.cfg.HalfOpenPerSource
+	if !dup && !limited {
 		b = &box{initKey: key, reqHash: hash, counted: true}
 		m.byInit[key] = b
 		m.halfOpen++
+		m.halfOpenFrom[src]++
 	}
 	m.mu.Unlock()
 	if dup {
@@ -410,8 +420,8 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 		b.mu.Unlock()
 		return
 	}
-	if halfOpen >= m.cfg.HalfOpenLimit {
-		m.log.Debug("half-open limit reached, IKE_SA_INIT dropped", "remote", ep.Remote.String())
+	if limited {
+		m.log.Debug("half-open limit reached, IKE_SA_INIT dropped", "remote", ep.Remote.String(), "from_source", fromSrc)
 		return
 	}
 	var resp []byte
@@ -421,6 +431,7 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 			m.mu.Lock()
 			delete(m.byInit, key)
 			m.halfOpen--
+			m.unsource(src)
 			m.mu.Unlock()
 		}
 		if resp != nil {
@@ -489,6 +500,13 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 	s = ns
 }
 
+// unsource gives back a half-open place of a peer address; m.mu held.
+func (m *Manager) unsource(a netip.Addr) {
+	if m.halfOpenFrom[a]--; m.halfOpenFrom[a] <= 0 {
+		delete(m.halfOpenFrom, a)
+	}
+}
+
 // uniqueCAs drops repeated certificates.
 func uniqueCAs(cas []*x509.Certificate) []*x509.Certificate {
 	var out []*x509.Certificate
@@ -514,8 +532,18 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	s := b.s
 	wasConnecting := s.state == StateConnecting
 	fn(s)
-	out, events, spawned := s.out, s.events, s.spawned
-	s.out, s.events, s.spawned = nil, nil, nil
+	out, spawned := s.out, s.spawned
+	s.out, s.spawned = nil, nil
+	// The events are copied out so that the session keeps (and reuses)
+	// its buffer: a handshake then allocates it once.
+	var evbuf [4]Event
+	events := evbuf[:0]
+	if len(s.events) > len(evbuf) {
+		events = make([]Event, 0, len(s.events))
+	}
+	events = append(events, s.events...)
+	clear(s.events)
+	s.events = s.events[:0]
 	closed := s.state == StateClosed
 	if !closed {
 		m.arm(b)
@@ -543,6 +571,7 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		if b.counted {
 			b.counted = false
 			m.halfOpen--
+			m.unsource(b.initKey.remote.Addr())
 		}
 		if b.initKey != (initKey{}) {
 			delete(m.byInit, b.initKey)

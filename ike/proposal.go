@@ -341,6 +341,26 @@ func (p Proposal) clone() Proposal {
 	return p
 }
 
+// sameTransforms reports whether p and q have the same protocol and the
+// same transforms in the same order: String would print them alike.
+func (p *Proposal) sameTransforms(q *Proposal) bool {
+	if p.Protocol != q.Protocol {
+		return false
+	}
+	for _, t := range transformTypes {
+		a, b := p.list(t), q.list(t)
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if a[i].Type != b[i].Type || a[i].ID != b[i].ID || a[i].KeyBits != b[i].KeyBits {
+				return false
+			}
+		}
+	}
+	return len(p.Other) == 0 && len(q.Other) == 0
+}
+
 // all returns every transform in print order.
 func (p *Proposal) all() []Transform {
 	var out []Transform

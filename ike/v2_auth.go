@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 
@@ -267,7 +268,9 @@ func (s *session) respondAuth(inner []wire.Payload, ep esp.Endpoint) []wire.Payl
 		return fail(wire.NotifyAuthenticationFailed, errors.Join(errs...))
 	}
 	s.peer, s.remoteID = peer, remoteID
-	s.logger().Info("peer authenticated", "id", remoteID.String(), "method", peer.Remote.Method.String())
+	if s.logs(slog.LevelInfo) {
+		s.logger().Info("peer authenticated", "id", remoteID.String(), "method", peer.Remote.Method.String())
+	}
 	out, err := s.ourAuth(peer, true, s.init.Response, s.init.Ni)
 	if err != nil {
 		return fail(wire.NotifyAuthenticationFailed, err)

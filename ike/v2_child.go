@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 
@@ -132,8 +133,10 @@ func (s *session) respondChild(req childRequest, pfs bool, old *childSA) (*negot
 			}
 		}
 		sel, ok := Select(configured, received, true)
-		for _, l := range LogLines(received, configured, sel, ok) {
-			s.logger().Debug(l, "child", cfg.Name)
+		if s.logs(slog.LevelDebug) {
+			for _, l := range LogLines(received, configured, sel, ok) {
+				s.logger().Debug(l, "child", cfg.Name)
+			}
 		}
 		if !ok || len(sel.SPI) != 4 {
 			continue

@@ -207,7 +207,7 @@ func (x *saInitInitiator) ProcessResponse(m *wire.Message) (res *saInitResult, r
 	}
 	// The responder's choice must be one we offered (RFC 7296 §2.7).
 	sel, ok := Select(x.proposals, chosen, false)
-	if !ok || !singleTransforms(chosen[0]) || sel.String() != chosen[0].String() {
+	if !ok || !singleTransforms(chosen[0]) || !sel.sameTransforms(&chosen[0]) {
 		return nil, false, &NotifyError{wire.NotifyNoProposalChosen, "the peer chose " + chosen[0].String() + ", which we did not offer"}
 	}
 	if Group(ke.Group) != x.share.Group() || sel.Group() != x.share.Group() {

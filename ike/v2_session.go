@@ -2,6 +2,7 @@ package ike
 
 import (
 	"compress/flate"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -310,14 +311,35 @@ type session struct {
 
 	out    []datagram
 	events []Event
+
+	// log is logger's result for logPeer and logRemote.
+	log       *slog.Logger
+	logPeer   *PeerConfig
+	logRemote netip.AddrPort
 }
 
+// logger returns the session's logger, with its number, the peer's address
+// and the connection's name. It is made again only when those change, and
+// not at all while the log takes nothing (the default discarding Logger).
 func (s *session) logger() *slog.Logger {
-	l := s.env.log.With("ike", s.id, "remote", s.remote.String())
-	if s.peer != nil {
-		l = l.With("conn", s.peer.Name)
+	if !s.logs(slog.LevelError) {
+		return s.env.log
 	}
-	return l
+	if s.log == nil || s.logPeer != s.peer || s.logRemote != s.remote {
+		l := s.env.log.With("ike", s.id, "remote", s.remote.String())
+		if s.peer != nil {
+			l = l.With("conn", s.peer.Name)
+		}
+		s.log, s.logPeer, s.logRemote = l, s.peer, s.remote
+	}
+	return s.log
+}
+
+// logs reports whether the log takes records of level: lines whose
+// attributes cost formatting (proposals, selectors, identities) are built
+// only then.
+func (s *session) logs(level slog.Level) bool {
+	return s.env.log.Enabled(context.Background(), level)
 }
 
 // ourSPI is the SPI the Manager indexes the session by.
@@ -759,8 +781,10 @@ func (s *session) setKeys(res *saInitResult) {
 	s.fragOK = res.FragmentationSupported && (s.peer == nil || !s.peer.NoFragmentation)
 	s.send, s.recv, _ = res.Keys.SKCiphers(res.Proposal, s.initiator)
 	s.peerHashes = res.PeerHashes
-	s.logger().Info("IKE_SA_INIT done", "proposal", res.Proposal.String(), "nat_local", res.NAT.LocalBehindNAT,
-		"nat_remote", res.NAT.RemoteBehindNAT)
+	if s.logs(slog.LevelInfo) {
+		s.logger().Info("IKE_SA_INIT done", "proposal", res.Proposal.String(), "nat_local", res.NAT.LocalBehindNAT,
+			"nat_remote", res.NAT.RemoteBehindNAT)
+	}
 }
 
 // --- closing ---
@@ -901,9 +925,11 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 		c.rekeyAt = c.installed.Add(life.SoftTime)
 	}
 	s.children = append(s.children, c)
-	s.logger().Info("CHILD_SA installed", "child", c.cfg.Name, "proposal", c.proposal.String(),
-		"in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI),
-		"local_ts", fmt.Sprint(c.localTS), "remote_ts", fmt.Sprint(c.remoteTS))
+	if s.logs(slog.LevelInfo) {
+		s.logger().Info("CHILD_SA installed", "child", c.cfg.Name, "proposal", c.proposal.String(),
+			"in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI),
+			"local_ts", fmt.Sprint(c.localTS), "remote_ts", fmt.Sprint(c.remoteTS))
+	}
 	s.emit(Event{Kind: EventChildUp, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
 		RemoteTS: c.remoteTS, Proposal: c.proposal, Rekey: old != nil})
 	return nil
@@ -917,7 +943,9 @@ func (s *session) removeChild(c *childSA) {
 		s.env.dp.DeletePolicy(c.policyID)
 	}
 	s.env.dp.ReleaseSPI(c.inSPI)
-	s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
+	if s.logs(slog.LevelInfo) {
+		s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
+	}
 	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
 		RemoteTS: c.remoteTS, Rekey: c.replacedBy != nil})
 }
@@ -1005,6 +1033,8 @@ func (s *session) established() {
 	if s.nat.LocalBehindNAT && s.keepaliveInterval() > 0 {
 		s.nextKeepalive = s.up.Add(s.keepaliveInterval())
 	}
-	s.logger().Info("IKE SA established", "id", s.remoteID.String(), "vips", fmt.Sprint(s.vips))
+	if s.logs(slog.LevelInfo) {
+		s.logger().Info("IKE SA established", "id", s.remoteID.String(), "vips", fmt.Sprint(s.vips))
+	}
 	s.emit(Event{Kind: EventIKEUp, Proposal: s.prop})
 }
