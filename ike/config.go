@@ -153,6 +153,9 @@ type PeerConfig struct {
 	ForceEncap bool
 	// NoFragmentation turns IKEv2 fragmentation (RFC 7383) off.
 	NoFragmentation bool
+	// NoMOBIKE refuses MOBIKE (RFC 4555): without it, a responder agrees
+	// when the initiator offers it and follows the peer's address updates.
+	NoMOBIKE bool
 	// Keepalive is the interval of NAT keepalives when we are behind a NAT;
 	// 0 means 20 s, negative none.
 	Keepalive time.Duration
@@ -168,6 +171,12 @@ type PeerConfig struct {
 	// starts: nothing (wait for the peer), initiate it, or install trap
 	// policies that initiate it on the first packet.
 	StartAction StartAction
+
+	// Unique says what a new IKE SA of the same connection and remote
+	// identity does to existing ones (strongSwan's unique): UniqueNo keeps
+	// them (unless the peer sends INITIAL_CONTACT, which always replaces),
+	// UniqueReplace deletes them, UniqueKeep deletes the new one.
+	Unique Uniqueness
 
 	// RekeyTime is when the IKE SA is rekeyed after it is made, less a
 	// random tenth; 0 means 4 h, negative never.
@@ -204,6 +213,28 @@ func (a DPDAction) String() string {
 		return "restart"
 	}
 	return fmt.Sprintf("DPDAction(%d)", uint8(a))
+}
+
+// Uniqueness is the policy for several IKE SAs of one remote identity.
+type Uniqueness uint8
+
+// Uniqueness policies, as strongSwan's unique.
+const (
+	UniqueNo Uniqueness = iota
+	UniqueReplace
+	UniqueKeep
+)
+
+func (u Uniqueness) String() string {
+	switch u {
+	case UniqueNo:
+		return "no"
+	case UniqueReplace:
+		return "replace"
+	case UniqueKeep:
+		return "keep"
+	}
+	return fmt.Sprintf("Uniqueness(%d)", uint8(u))
 }
 
 // StartAction is what a Manager does with a connection when it starts.

@@ -47,6 +47,8 @@ type Manager struct {
 	bySPI    map[uint64]*box
 	byInit   map[initKey]*box // responder SAs by (SPIi, peer), for IKE_SA_INIT retransmissions
 	halfOpen int
+	// up counts the established IKE SAs per connection.
+	up map[string]int
 	// halfOpenFrom counts the half-open IKE SAs per peer address.
 	halfOpenFrom map[netip.Addr]int
 
@@ -126,6 +128,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		bySPI:        map[uint64]*box{},
 		traps:        map[trapKey]uint32{},
 		halfOpenFrom: map[netip.Addr]int{},
+		up:           map[string]int{},
 		trapped:      map[uint32]string{},
 		byInit:       map[initKey]*box{},
 	}
@@ -137,6 +140,11 @@ func NewManager(cfg Config) (*Manager, error) {
 		natt: esp.NATTPort, policyID: &m.policyID,
 		peers:  func() []*PeerConfig { return *m.peers.Load() },
 		nextID: func() uint64 { return m.nextID.Add(1) },
+		established: func(peer string) int {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.up[peer]
+		},
 		trapFor: func(peer, child string) uint32 {
 			m.mu.Lock()
 			defer m.mu.Unlock()
@@ -531,7 +539,17 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	b.mu.Lock()
 	s := b.s
 	wasConnecting := s.state == StateConnecting
+	wasUp := s.state == StateEstablished && s.peer != nil
 	fn(s)
+	if isUp := s.state == StateEstablished && s.peer != nil; isUp != wasUp {
+		m.mu.Lock()
+		if isUp {
+			m.up[s.peer.Name]++
+		} else if m.up[s.peer.Name]--; m.up[s.peer.Name] <= 0 {
+			delete(m.up, s.peer.Name)
+		}
+		m.mu.Unlock()
+	}
 	out, spawned := s.out, s.spawned
 	s.out, s.spawned = nil, nil
 	// The events are copied out so that the session keeps (and reuses)
@@ -552,6 +570,10 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	}
 	initialContact := s.initialContact && s.state == StateEstablished
 	s.initialContact = false
+	unique := UniqueNo
+	if wasConnecting && s.state == StateEstablished && !s.initiator && s.peer != nil {
+		unique = s.peer.Unique
+	}
 	var failed *PeerConfig
 	if closed && s.failedOpen {
 		failed, s.failedOpen = s.peer, false
@@ -563,6 +585,9 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		nb := &box{s: n}
 		m.mu.Lock()
 		m.bySPI[n.ourSPI()] = nb
+		if n.state == StateEstablished && n.peer != nil {
+			m.up[n.peer.Name]++
+		}
 		m.mu.Unlock()
 		m.with(nb, func(*session) {})
 	}
@@ -592,6 +617,8 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	}
 	if initialContact {
 		m.initialContact(b)
+	} else if unique != UniqueNo {
+		m.uniqueness(b, unique)
 	}
 	if failed != nil {
 		switch failed.DPDAction {
@@ -621,6 +648,37 @@ func (m *Manager) initialContact(keep *box) {
 				s.close(errors.New("ike: replaced after INITIAL_CONTACT"), false)
 			}
 		})
+	}
+}
+
+// uniqueness applies the connection's unique policy after the IKE SA of
+// keep came up: other IKE SAs of its connection and identity are deleted
+// (replace), or it is (keep).
+func (m *Manager) uniqueness(keep *box, u Uniqueness) {
+	keep.mu.Lock()
+	peer, id := keep.s.peer, keep.s.remoteID
+	keep.mu.Unlock()
+	for _, b := range m.boxes() {
+		if b == keep {
+			continue
+		}
+		found := false
+		m.with(b, func(s *session) {
+			if s.peer == peer && s.state == StateEstablished && s.supersededAt.IsZero() && s.remoteID.Equal(id) {
+				found = true
+				if u == UniqueReplace {
+					s.logger().Info("replaced by a new IKE SA of the same identity", "id", id.String())
+					s.deleteSA()
+				}
+			}
+		})
+		if found && u == UniqueKeep {
+			m.with(keep, func(s *session) {
+				s.logger().Info("an IKE SA of this identity exists: deleting the new one", "id", id.String())
+				s.deleteSA()
+			})
+			return
+		}
 	}
 }
 

@@ -276,6 +276,10 @@ func (s *session) respondAuth(inner []wire.Payload, ep esp.Endpoint) []wire.Payl
 		return fail(wire.NotifyAuthenticationFailed, err)
 	}
 	_, s.initialContact = wire.FindNotify(inner, wire.NotifyInitialContact)
+	if _, ok := wire.FindNotify(inner, wire.NotifyMOBIKESupported); ok && !peer.NoMOBIKE {
+		s.mobike = true
+		out = append(out, &wire.Notify{Kind: wire.NotifyMOBIKESupported})
+	}
 
 	if cp, ok := wire.Find[*wire.CP](inner); ok && cp.CfgType == wire.CfgRequest {
 		reply, err := s.assignVIPs(cp)
@@ -402,7 +406,11 @@ func (t *authInitiatorTask) build(s *session) ([]wire.Payload, error) {
 	var out []wire.Payload
 	out = append(out, ps[0])
 	out = append(out, ps[1:len(ps)-1]...) // certificates
-	out = append(out, &wire.Notify{Kind: wire.NotifyInitialContact})
+	if s.env.established == nil || s.env.established(p.Name) == 0 {
+		// RFC 7296 §2.4: we have no other IKE SA with this peer, so it
+		// may forget any it still has with us.
+		out = append(out, &wire.Notify{Kind: wire.NotifyInitialContact})
+	}
 	if p.Remote.Method == AuthPubKey && len(p.Remote.CAs) > 0 {
 		out = append(out, certReqPayload(p.Remote.CAs))
 	}
@@ -410,6 +418,9 @@ func (t *authInitiatorTask) build(s *session) ([]wire.Payload, error) {
 		out = append(out, &wire.ID{Responder: true, IDType: wire.IDType(p.Remote.ID.Type), Data: p.Remote.ID.Data})
 	}
 	out = append(out, ps[len(ps)-1])
+	if !p.NoMOBIKE {
+		out = append(out, &wire.Notify{Kind: wire.NotifyMOBIKESupported})
+	}
 	if p.RequestVIP {
 		out = append(out, &wire.CP{CfgType: wire.CfgRequest, Attributes: []wire.CPAttribute{
 			{Type: wire.CPInternalIP4Address}, {Type: wire.CPInternalIP4DNS}}})
@@ -452,6 +463,9 @@ func (t *authInitiatorTask) process(s *session, inner []wire.Payload) error {
 		return err
 	}
 	s.remoteID = id
+	if _, ok := wire.FindNotify(inner, wire.NotifyMOBIKESupported); ok && !s.peer.NoMOBIKE {
+		s.mobike = true
+	}
 	if cp, ok := wire.Find[*wire.CP](inner); ok && cp.CfgType == wire.CfgReply {
 		for _, a := range cp.Attributes {
 			if a.Type == wire.CPInternalIP4Address || a.Type == wire.CPInternalIP6Address {

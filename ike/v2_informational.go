@@ -14,10 +14,13 @@ import (
 //	<-- HDR, SK { [N,] [D,] [CP], ... }
 
 // respondInformational answers an INFORMATIONAL request.
-func (s *session) respondInformational(inner []wire.Payload) []wire.Payload {
+func (s *session) respondInformational(inner []wire.Payload, ep esp.Endpoint) []wire.Payload {
 	var out []wire.Payload
 	var ours []uint32
 	closeIKE := false
+	if _, ok := wire.FindNotify(inner, wire.NotifyUpdateSAAddresses); ok && s.mobike {
+		out = append(out, s.updateAddresses(inner, ep)...)
+	}
 	for _, p := range inner {
 		switch p := p.(type) {
 		case *wire.Delete:
@@ -35,9 +38,13 @@ func (s *session) respondInformational(inner []wire.Payload) []wire.Payload {
 				}
 			}
 		case *wire.Notify:
-			if p.Kind == wire.NotifyAuthenticationFailed {
+			switch p.Kind {
+			case wire.NotifyAuthenticationFailed:
 				s.close(errors.New("ike: peer says AUTHENTICATION_FAILED"), false)
 				return []wire.Payload{}
+			case wire.NotifyCookie2:
+				// RFC 4555 §3.6: echoed, to prove we got the request.
+				out = append(out, &wire.Notify{Kind: wire.NotifyCookie2, Data: p.Data})
 			}
 		}
 	}
@@ -130,4 +137,25 @@ func (*dpdTask) build(s *session) ([]wire.Payload, error) {
 func (*dpdTask) process(s *session, _ []wire.Payload) error {
 	s.dpdQueued = false
 	return nil
+}
+
+// updateAddresses handles MOBIKE's UPDATE_SA_ADDRESSES (RFC 4555 §3.5):
+// the peer moved to the address the request came from; the IKE SA and
+// its CHILD_SAs follow, NAT detection runs again on the request's
+// notifications, and our NAT detection goes into the response.
+func (s *session) updateAddresses(inner []wire.Payload, ep esp.Endpoint) []wire.Payload {
+	from, to := s.remote, ep.Remote
+	s.local, s.remote = ep.Local, ep.Remote
+	if nat, ok := detectNAT(inner, s.spii, s.spir, ep.Local, ep.Remote); ok {
+		s.nat = nat
+		s.encap = nat.Any() || (s.peer != nil && s.peer.ForceEncap) || ep.Local.Port() == s.env.natt
+	}
+	s.updateChildEndpoints()
+	s.logger().Info("peer moved (MOBIKE)", "from", from.String(), "to", to.String(), "nat", s.nat.Any())
+	spii, spir := s.spii, s.spir
+	natd, err := natdNotifies(s.env.rand, spii, spir, ep.Local, ep.Remote, s.peer != nil && s.peer.ForceEncap)
+	if err != nil {
+		return nil
+	}
+	return natd
 }

@@ -136,6 +136,9 @@ type env struct {
 	peers func() []*PeerConfig
 	// nextID numbers sessions.
 	nextID func() uint64
+	// established returns the number of established IKE SAs of a
+	// connection.
+	established func(peer string) int
 	// trapFor returns the trap policy of a connection's CHILD_SA, 0 if
 	// there is none.
 	trapFor func(peer, child string) uint32
@@ -283,6 +286,8 @@ type session struct {
 	leased bool
 	// initialContact: the peer sent INITIAL_CONTACT in IKE_AUTH.
 	initialContact bool
+	// mobike: both ends announced MOBIKE_SUPPORTED (RFC 4555).
+	mobike bool
 
 	lastHeard     time.Time
 	nextKeepalive time.Time
@@ -691,7 +696,7 @@ func (s *session) handleRequest(m *wire.Message, ep esp.Endpoint) {
 			s.close(errors.New("ike: peer sent INFORMATIONAL before the IKE SA was established"), false)
 			break
 		}
-		resp = s.respondInformational(inner)
+		resp = s.respondInformational(inner, ep)
 	default:
 		s.logger().Debug("ignored request of unknown exchange", "exchange", h.Exchange.String())
 		return
