@@ -61,6 +61,12 @@ type Config struct {
 	Now  func() time.Time
 	// Logger receives the log; nil discards it. Secrets are never logged.
 	Logger *slog.Logger
+	// Redirect, when set, may send a new client elsewhere (RFC 5685): it
+	// is asked for every IKE_SA_INIT request from a peer that supports
+	// redirects and was not redirected already, and returns the gateway
+	// to send it to, or the zero Addr to serve it here. The answer
+	// leaves no state behind.
+	Redirect func(local, remote netip.AddrPort) netip.Addr
 	// OnEvent, when set, is called for every session event (SAs up and
 	// down, failures) on the goroutine of the session; it must not block.
 	OnEvent func(Event)

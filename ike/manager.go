@@ -471,6 +471,25 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 		m.log.Info("IKE_SA_INIT from a peer no connection accepts", "remote", ep.Remote.String(), "local", ep.Local.String())
 		return
 	}
+	if m.cfg.Redirect != nil {
+		_, supported := wire.FindNotify(msg.Payloads, wire.NotifyRedirectSupported)
+		_, redirected := wire.FindNotify(msg.Payloads, wire.NotifyRedirectedFrom)
+		ni, okN := wire.Find[*wire.Nonce](msg.Payloads)
+		if supported && !redirected && okN {
+			if gw := m.cfg.Redirect(ep.Local, ep.Remote); gw.IsValid() {
+				out := wire.Message{
+					Header: wire.Header{InitiatorSPI: msg.Header.InitiatorSPI, Exchange: wire.ExchangeIKESAInit,
+						Flags: wire.FlagResponse, MajorVersion: 2},
+					Payloads: []wire.Payload{&wire.Notify{Kind: wire.NotifyRedirect, Data: append(gwIdent(gw), ni.Data...)}},
+				}
+				if b, err := out.Marshal(); err == nil {
+					resp = b
+				}
+				m.log.Info("redirecting", "remote", ep.Remote.String(), "to", gw.String())
+				return
+			}
+		}
+	}
 	r := &saInitResponder{rand: m.cfg.Rand, proposals: cand.ikeProposals(), forceEncap: cand.ForceEncap}
 	if m.cfg.CookieThreshold < 0 || halfOpen >= m.cfg.CookieThreshold {
 		r.cookies = &m.cookies

@@ -110,3 +110,28 @@ func TestUniqueness(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirect: a gateway sends a new client to another address (RFC
+// 5685) without keeping state; the client follows, says where it came
+// from, and is not redirected again.
+func TestRedirect(t *testing.T) {
+	client, gw, pools := pskPeers(t)
+	p := newPair(t, client, gw, pools)
+	other := netip.MustParseAddr("198.51.100.3")
+	asked := 0
+	p.r.m.cfg.Redirect = func(local, remote netip.AddrPort) netip.Addr {
+		asked++
+		if local.Addr() == other {
+			t.Error("asked again after the redirect")
+		}
+		return other
+	}
+	p.establish("home")
+	ri, rr := p.i.m.SAs()[0], p.r.m.SAs()[0]
+	if asked != 1 || ri.Remote.Addr() != other || rr.Local.Addr() != other {
+		t.Fatalf("asked %d; the client talks to %v, the gateway answers from %v", asked, ri.Remote, rr.Local)
+	}
+	if checkChildren(t, p.i.dp, p.r.dp) != 1 {
+		t.Fatal("no CHILD_SA after the redirect")
+	}
+}

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -75,6 +76,58 @@ type saInitInitiator struct {
 	request       []byte
 	// noFragmentation leaves IKEV2_FRAGMENTATION_SUPPORTED out.
 	noFragmentation bool
+	// redirectedFrom is the gateway that redirected us here (RFC 5685),
+	// redirects how often that happened.
+	redirectedFrom netip.Addr
+	redirects      int
+}
+
+// maxRedirects bounds the redirects an initiator follows (RFC 5685 §9:
+// against loops).
+const maxRedirects = 5
+
+// RedirectError is an IKE_SA_INIT answered with a REDIRECT (RFC 5685):
+// the initiator is to try Gateway.
+type RedirectError struct{ Gateway netip.Addr }
+
+func (e *RedirectError) Error() string { return "ike: redirected to " + e.Gateway.String() }
+
+// gwIdent encodes a gateway identity of REDIRECT and REDIRECTED_FROM
+// (RFC 5685 §8: type 1 IPv4, 2 IPv6, then the length and the address).
+func gwIdent(a netip.Addr) []byte {
+	a = a.Unmap()
+	t := byte(1)
+	if a.Is6() {
+		t = 2
+	}
+	b := a.AsSlice()
+	return append([]byte{t, byte(len(b))}, b...)
+}
+
+// parseGWIdent decodes a gateway identity and returns the rest (the nonce
+// of a REDIRECT in IKE_SA_INIT). FQDN identities (type 3) are not
+// followed: we would have to resolve names.
+func parseGWIdent(d []byte) (netip.Addr, []byte, error) {
+	if len(d) < 2 || len(d) < 2+int(d[1]) {
+		return netip.Addr{}, nil, errors.New("ike: truncated gateway identity")
+	}
+	t, id, rest := d[0], d[2:2+int(d[1])], d[2+int(d[1]):]
+	a, ok := netip.AddrFromSlice(id)
+	if !ok || (t == 1 && len(id) != 4) || (t == 2 && len(id) != 16) || (t != 1 && t != 2) {
+		return netip.Addr{}, nil, fmt.Errorf("ike: gateway identity of type %d not supported", t)
+	}
+	return a, rest, nil
+}
+
+// redirect makes the next Request go to gw, telling it where we came from.
+func (x *saInitInitiator) redirect(gw netip.AddrPort) error {
+	if x.redirects++; x.redirects > maxRedirects {
+		return errors.New("ike: redirected too often")
+	}
+	x.redirectedFrom = x.remote.Addr()
+	x.remote = gw
+	x.cookie = nil
+	return nil
 }
 
 // maxSAInitRetries bounds the COOKIE and INVALID_KE_PAYLOAD round trips.
@@ -147,6 +200,11 @@ func (x *saInitInitiator) Request() ([]byte, error) {
 		ps = append(ps, &wire.Notify{Kind: wire.NotifyFragmentationSupported})
 	}
 	ps = append(ps, signatureHashNotify())
+	if x.redirectedFrom.IsValid() {
+		ps = append(ps, &wire.Notify{Kind: wire.NotifyRedirectedFrom, Data: gwIdent(x.redirectedFrom)})
+	} else {
+		ps = append(ps, &wire.Notify{Kind: wire.NotifyRedirectSupported})
+	}
 	m := wire.Message{
 		Header:   wire.Header{InitiatorSPI: x.spii, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagInitiator, MajorVersion: 2},
 		Payloads: ps,
@@ -165,6 +223,16 @@ func (x *saInitInitiator) Request() ([]byte, error) {
 func (x *saInitInitiator) ProcessResponse(m *wire.Message) (res *saInitResult, retry bool, err error) {
 	if m.Header.Exchange != wire.ExchangeIKESAInit || !m.Header.IsResponse() || m.Header.InitiatorSPI != x.spii {
 		return nil, false, errors.New("ike: not a response to our IKE_SA_INIT")
+	}
+	if n, ok := wire.FindNotify(m.Payloads, wire.NotifyRedirect); ok {
+		gw, nonce, err := parseGWIdent(n.Data)
+		if err != nil {
+			return nil, false, err
+		}
+		if subtle.ConstantTimeCompare(nonce, x.ni) != 1 {
+			return nil, false, errors.New("ike: REDIRECT without our nonce")
+		}
+		return nil, false, &RedirectError{Gateway: gw}
 	}
 	if n, ok := wire.FindNotify(m.Payloads, wire.NotifyCookie); ok {
 		if x.retries++; x.retries > maxSAInitRetries {

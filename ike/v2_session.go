@@ -746,6 +746,18 @@ func (saInitTask) build(*session) ([]wire.Payload, error) { return nil, nil }
 func (saInitTask) process(*session, []wire.Payload) error { return nil }
 func (s *session) handleSAInitResponse(m *wire.Message, ep esp.Endpoint) {
 	res, retry, err := s.saInit.ProcessResponse(m)
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		gw := netip.AddrPortFrom(redirect.Gateway, 500)
+		if err := s.saInit.redirect(gw); err != nil {
+			s.close(err, false)
+			return
+		}
+		s.logger().Info("redirected", "to", gw.String())
+		s.remote = gw
+		s.local = netip.AddrPortFrom(s.local.Addr(), 500)
+		retry, err = true, nil
+	}
 	if err != nil {
 		s.close(err, false)
 		return
