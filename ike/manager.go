@@ -597,6 +597,8 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	if closed && s.failedOpen {
 		failed, s.failedOpen = s.peer, false
 	}
+	leftConnecting := wasConnecting && s.state != StateConnecting
+	ourSPI := s.ourSPI()
 	b.mu.Unlock()
 
 	m.send(out)
@@ -610,7 +612,7 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		m.mu.Unlock()
 		m.with(nb, func(*session) {})
 	}
-	if wasConnecting && s.state != StateConnecting {
+	if leftConnecting {
 		m.mu.Lock()
 		if b.counted {
 			b.counted = false
@@ -624,8 +626,8 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	}
 	if closed {
 		m.mu.Lock()
-		if m.bySPI[s.ourSPI()] == b {
-			delete(m.bySPI, s.ourSPI())
+		if m.bySPI[ourSPI] == b {
+			delete(m.bySPI, ourSPI)
 		}
 		m.mu.Unlock()
 	}

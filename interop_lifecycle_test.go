@@ -1,0 +1,202 @@
+package ikego
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ikego/ikego/ike"
+	"github.com/ikego/ikego/internal/interop"
+	"github.com/ikego/ikego/pki"
+)
+
+// Interop tests of issue "IKEv2 lifecycle" against strongSwan: MOBIKE,
+// start action trap, fragmentation both ways, redirects. The rekey and DPD
+// tests are in interop_test.go.
+
+// waitSA polls our SA listing until cond holds, at most d.
+func waitSA(g *Gateway, d time.Duration, cond func([]ike.SAInfo) bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond(g.IKE().SAs()) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond) // bounded poll of our own state
+	}
+}
+
+// TestInteropMOBIKE: strongSwan's client moves to a new address on its
+// link; MOBIKE's UPDATE_SA_ADDRESSES moves our IKE SA and CHILD_SA with it,
+// and the pings keep working.
+func TestInteropMOBIKE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-psk"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	peer, pools := rwConfig(t, info, false)
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
+	if out, err := rw.initiate(scen); err != nil {
+		t.Fatalf("initiate: %v\n%s", err, out)
+	}
+	rw.checkUp(t)
+	rw.ping(t)
+	const moved = "198.51.100.11"
+	for _, args := range [][]string{
+		// The new address is a secondary one: promoted, not dropped, when
+		// the old primary goes.
+		{"sysctl", "-qw", "net.ipv4.conf." + info["IF_LEFT"] + ".promote_secondaries=1"},
+		{"ip", "addr", "add", moved + "/24", "dev", info["IF_LEFT"]},
+		{"ip", "addr", "del", info["LEFT_ADDR"] + "/24", "dev", info["IF_LEFT"]},
+	} {
+		if out, err := rig.Exec("left", args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if !waitSA(rw.g, 15*time.Second, func(sas []ike.SAInfo) bool {
+		return len(sas) == 1 && sas[0].Remote.Addr().String() == moved
+	}) {
+		sas, _ := rig.ListSAs("left")
+		t.Fatalf("our SA did not follow the move: %+v\nstrongSwan:\n%s", rw.g.IKE().SAs(), sas)
+	}
+	rw.ping(t)
+	sas, _ := rig.ListSAs("left")
+	if !strings.Contains(sas, moved) || strings.Count(sas, "ESTABLISHED") != 1 {
+		t.Errorf("strongSwan after the move:\n%s", sas)
+	}
+	if n := len(rw.g.IKE().SAs()[0].Children); n != 1 {
+		t.Errorf("%d CHILD_SAs after the move", n)
+	}
+}
+
+// TestInteropStartTrap: our net-to-net initiator starts with trap
+// policies only; a ping from the site makes it negotiate with strongSwan,
+// and the held packets go through.
+func TestInteropStartTrap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ike/testdata/interop/ikev2-net2net"
+	rig := interop.Available(t)
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	info := rig.Info(scen)
+	if err := rig.Start("right", scen); err != nil {
+		t.Fatal(err)
+	}
+	psk := []byte(info["PSK"])
+	peer := &ike.PeerConfig{
+		Name:        "net",
+		RemoteHost:  netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
+		LocalAddr:   netip.MustParseAddr(info["LEFT_ADDR"]),
+		StartAction: ike.StartTrap,
+		Local:       ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "left.example.com"), PSK: psk},
+		Remote:      ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "vpn.example.com"), PSK: psk},
+		Children: []*ike.ChildConfig{{Name: "net", LocalTS: selectors(prefixes(t, "198.18.2.0/24")),
+			RemoteTS: selectors(prefixes(t, "203.0.113.0/26 198.18.1.0/24"))}},
+	}
+	events := newEventLog()
+	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, nil, prefixes(t, "203.0.113.0/26 198.18.1.0/24"),
+		&ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add})
+	if sas := g.IKE().SAs(); len(sas) != 0 {
+		t.Fatalf("SAs before any traffic: %+v", sas)
+	}
+	// The first ping is held by the trap and triggers the negotiation.
+	out, err := rig.Exec("left", "ping", "-c", "4", "-i", "0.5", "-W", "5", "-I", info["PING_SRC"], "203.0.113.1")
+	if err != nil {
+		t.Fatalf("ping through the trap: %v\n%s\nevents:\n%s", err, out, events)
+	}
+	if !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("packets lost while negotiating (the held ones must go out):\n%s", out)
+	}
+	sas, err := rig.WaitInstalled("right", 10*time.Second)
+	if err != nil || !strings.Contains(sas, "198.18.2.0/24") {
+		t.Fatalf("strongSwan: %v\n%s", err, sas)
+	}
+	if n := countKind(events.evs, ike.EventIKEUp); n != 1 {
+		t.Errorf("%d IKE SAs came up", n)
+	}
+}
+
+// TestInteropFragmentation: strongSwan with fragmentation = force sends
+// its RSA IKE_AUTH in RFC 7383 fragments, and our IKE_AUTH response with a
+// certificate chain is too big for one datagram and goes out in fragments
+// that strongSwan reassembles.
+func TestInteropFragmentation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ike/testdata/interop/ikev2-cert-frag"
+	rig := interop.Available(t)
+	ca, server, key := seedPKI(t, rig, pki.KeyTypeRSA3072, "client2")
+	info := rig.Info(scen)
+	peer, pools := rwConfig(t, info, false)
+	peer.Local = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "vpn.example.com"),
+		Certificates: []*x509.Certificate{server, ca.Cert}, Key: key}
+	peer.Remote = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "*.example.com"), CAs: []*x509.Certificate{ca.Cert}}
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
+	out, err := rw.initiate(scen)
+	if err != nil {
+		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+	}
+	for _, want := range []string{"splitting IKE message", "received fragment #1 of", "reassembled fragmented IKE message"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("strongSwan's log lacks %q:\n%s", want, out)
+		}
+	}
+	rw.checkUp(t, info["FIRST_VIP4"])
+	rw.ping(t)
+}
+
+// TestInteropRedirect: our gateway sends strongSwan's client from one of
+// its addresses to another (RFC 5685); the client follows and connects
+// there.
+func TestInteropRedirect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-psk"
+	rig := interop.Available(t)
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	info := rig.Info(scen)
+	first, second := netip.MustParseAddr(info["RIGHT_ADDR"]), netip.MustParseAddr("198.51.100.3")
+	if out, err := rig.Exec("right", "ip", "addr", "add", second.String()+"/24", "dev", info["IF_RIGHT"]); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	peer, pools := rwConfig(t, info, false)
+	rw := &roadwarrior{rig: rig, info: info, events: newEventLog(), pools: pools}
+	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, Pools: pools, OnEvent: rw.events.add,
+		Redirect: func(local, remote netip.AddrPort) netip.Addr {
+			if local.Addr() == first {
+				return second
+			}
+			return netip.Addr{}
+		}}
+	rw.g = startGateway(t, info["NS_RIGHT"], []netip.Addr{first, second}, nil, prefixes(t, info["POOL4"]), cfg)
+	if err := rig.Start("left", scen); err != nil {
+		t.Fatal(err)
+	}
+	out, err := rw.initiate(scen)
+	if err != nil {
+		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+	}
+	if !strings.Contains(out, "redirect") {
+		t.Errorf("strongSwan's log does not mention the redirect:\n%s", out)
+	}
+	sa := rw.checkUp(t, second.String())
+	if sa.Local.Addr() != second {
+		t.Errorf("the IKE SA is on %v, want %v", sa.Local, second)
+	}
+	rw.ping(t)
+	t.Log(fmt.Sprint(sa.Local))
+}
