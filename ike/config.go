@@ -184,6 +184,13 @@ type PeerConfig struct {
 	// UniqueReplace deletes them, UniqueKeep deletes the new one.
 	Unique Uniqueness
 
+	// ReauthTime, when positive, reauthenticates the IKE SA this long
+	// after it is made (less a random tenth), make before break: a new IKE
+	// SA with new authentication and CHILD_SAs is made first (without
+	// INITIAL_CONTACT), then the old one is deleted. Only an end that can
+	// initiate (RemoteHost set) reauthenticates; 0 never.
+	ReauthTime time.Duration
+
 	// RekeyTime is when the IKE SA is rekeyed after it is made, less a
 	// random tenth; 0 means 4 h, negative never.
 	RekeyTime time.Duration

@@ -47,6 +47,9 @@ type Manager struct {
 	bySPI    map[uint64]*box
 	byInit   map[initKey]*box // responder SAs by (SPIi, peer), for IKE_SA_INIT retransmissions
 	halfOpen int
+	// reauth maps the IKE SA being made by a reauthentication to the one
+	// it replaces.
+	reauth map[*box]*box
 	// up counts the established IKE SAs per connection.
 	up map[string]int
 	// halfOpenFrom counts the half-open IKE SAs per peer address.
@@ -129,6 +132,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		traps:        map[trapKey]uint32{},
 		halfOpenFrom: map[netip.Addr]int{},
 		up:           map[string]int{},
+		reauth:       map[*box]*box{},
 		trapped:      map[uint32]string{},
 		byInit:       map[initKey]*box{},
 	}
@@ -598,7 +602,13 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		failed, s.failedOpen = s.peer, false
 	}
 	leftConnecting := wasConnecting && s.state != StateConnecting
+	nowUp := s.state == StateEstablished
 	ourSPI := s.ourSPI()
+	var reauthPeer string
+	if s.wantReauth && s.peer != nil {
+		s.wantReauth = false
+		reauthPeer = s.peer.Name
+	}
 	b.mu.Unlock()
 
 	m.send(out)
@@ -611,6 +621,31 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		}
 		m.mu.Unlock()
 		m.with(nb, func(*session) {})
+	}
+	if reauthPeer != "" {
+		if nb, err := m.initiate(reauthPeer); err != nil {
+			m.log.Warn("cannot reauthenticate", "conn", reauthPeer, "err", err)
+			m.with(b, func(s *session) { s.reauthing = false; s.reauthAt = s.env.now().Add(time.Minute) })
+		} else {
+			m.mu.Lock()
+			m.reauth[nb] = b
+			m.mu.Unlock()
+		}
+	}
+	if leftConnecting || closed {
+		m.mu.Lock()
+		old, ok := m.reauth[b]
+		delete(m.reauth, b)
+		m.mu.Unlock()
+		if ok && nowUp {
+			// Make before break: the new IKE SA is up, the old one goes.
+			m.with(old, func(s *session) {
+				s.logger().Info("reauthenticated: deleting the old IKE SA")
+				s.deleteSA()
+			})
+		} else if ok {
+			m.with(old, func(s *session) { s.reauthing = false; s.reauthAt = s.env.now().Add(time.Minute) })
+		}
 	}
 	if leftConnecting {
 		m.mu.Lock()
@@ -765,6 +800,12 @@ func (m *Manager) boxes() []*box {
 
 // Initiate starts an IKE SA for the connection name with its CHILD_SAs.
 func (m *Manager) Initiate(name string) error {
+	_, err := m.initiate(name)
+	return err
+}
+
+// initiate starts an IKE SA for the connection name and returns its box.
+func (m *Manager) initiate(name string) (*box, error) {
 	var p *PeerConfig
 	for _, c := range *m.peers.Load() {
 		if c.Name == name {
@@ -772,10 +813,10 @@ func (m *Manager) Initiate(name string) error {
 		}
 	}
 	if p == nil {
-		return fmt.Errorf("ike: no connection %q", name)
+		return nil, fmt.Errorf("ike: no connection %q", name)
 	}
 	if !p.RemoteHost.IsValid() || !p.LocalAddr.IsValid() {
-		return fmt.Errorf("ike: connection %q: initiating needs RemoteHost and LocalAddr", name)
+		return nil, fmt.Errorf("ike: connection %q: initiating needs RemoteHost and LocalAddr", name)
 	}
 	remote := p.RemoteHost
 	if remote.Port() == 0 {
@@ -788,15 +829,19 @@ func (m *Manager) Initiate(name string) error {
 	}
 	s.remote = remote
 	b := &box{s: s, counted: false}
-	var err error
-	m.with(b, func(s *session) { err = s.startInitiator() })
+	// The SPI is chosen and the session indexed before the request
+	// leaves, so that a quick response finds it.
+	b.mu.Lock()
+	err := s.startInitiator()
+	b.mu.Unlock()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.mu.Lock()
 	m.bySPI[s.spii] = b
 	m.mu.Unlock()
-	return nil
+	m.with(b, func(*session) {})
+	return b, nil
 }
 
 // Terminate deletes the IKE SAs of the connection name; it reports how

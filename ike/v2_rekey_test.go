@@ -3,6 +3,7 @@ package ike
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
@@ -178,5 +179,49 @@ func TestSessionRekeyIKE(t *testing.T) {
 		if a, b, c, d := s.dp.counts(); a+b+c+d != 0 {
 			t.Errorf("%s dataplane not empty: %d %d %d %d", s.name, a, b, c, d)
 		}
+	}
+}
+
+// TestReauth: the client reauthenticates make before break: a second IKE
+// SA (without INITIAL_CONTACT) with its CHILD_SA comes up, then the old
+// one is deleted; the lease stays with the client.
+func TestReauth(t *testing.T) {
+	client, gw, pools := pskPeers(t)
+	client.ReauthTime = time.Hour
+	p := newPair(t, client, gw, pools)
+	p.establish("home")
+	first := p.r.m.SAs()[0]
+	for range 80 {
+		p.tick(time.Minute)
+		p.run()
+		if sas := p.r.m.SAs(); len(sas) == 1 && sas[0].SPIi != first.SPIi {
+			break
+		}
+	}
+	ri, rr := p.i.m.SAs(), p.r.m.SAs()
+	if len(ri) != 1 || len(rr) != 1 || rr[0].SPIi == first.SPIi || len(rr[0].Children) != 1 {
+		t.Fatalf("after reauth: %+v\n%+v", ri, rr)
+	}
+	// Make before break: the new IKE SA and CHILD_SA came up before the
+	// old IKE SA went.
+	newUp, oldDown := -1, -1
+	p.r.mu.Lock()
+	for i, e := range p.r.evs {
+		if e.Kind == EventChildUp && e.SPIi == rr[0].SPIi && newUp < 0 {
+			newUp = i
+		}
+		if e.Kind == EventIKEDown && e.SPIi == first.SPIi {
+			oldDown = i
+		}
+	}
+	p.r.mu.Unlock()
+	if newUp < 0 || oldDown < 0 || newUp > oldDown {
+		t.Errorf("new CHILD_SA up at event %d, old IKE SA down at %d", newUp, oldDown)
+	}
+	if fmt.Sprint(rr[0].VIPs) != fmt.Sprint(first.VIPs) || pools[0].Online() != 1 {
+		t.Errorf("VIPs %v, was %v; %d online", rr[0].VIPs, first.VIPs, pools[0].Online())
+	}
+	if checkChildren(t, p.i.dp, p.r.dp) != 1 || checkChildren(t, p.r.dp, p.i.dp) != 1 {
+		t.Error("SAs do not pair up")
 	}
 }

@@ -301,6 +301,11 @@ type session struct {
 	supersededAt time.Time
 	// collision is the peer's IKE rekey answered while ours was out.
 	collision *ikeCollision
+	// reauthAt is when we reauthenticate; wantReauth asks the Manager to
+	// make the new IKE SA; reauthing: one is being made.
+	reauthAt   time.Time
+	wantReauth bool
+	reauthing  bool
 	// spawned are new IKE SAs (from a rekey) for the Manager to index.
 	spawned []*session
 	// dpdQueued: a liveness check is queued or in flight; inPackets: the
@@ -431,6 +436,9 @@ func (s *session) nextDeadline() time.Time {
 	if s.state == StateEstablished && !s.rekeyingIKE {
 		min(s.nextRekey)
 	}
+	if s.state == StateEstablished && !s.reauthing && s.supersededAt.IsZero() {
+		min(s.reauthAt)
+	}
 	if d := s.dpdDelay(); d > 0 && s.state == StateEstablished && !s.dpdQueued && s.supersededAt.IsZero() {
 		min(s.lastHeard.Add(d))
 	}
@@ -513,6 +521,10 @@ func (s *session) handleTimeout(now time.Time) {
 			s.dpdQueued = true
 			s.queue(&dpdTask{})
 		}
+	}
+	if s.state == StateEstablished && !s.reauthing && s.supersededAt.IsZero() && !s.reauthAt.IsZero() && !now.Before(s.reauthAt) {
+		s.logger().Info("reauthenticating")
+		s.reauthing, s.wantReauth = true, true
 	}
 	if s.state == StateEstablished && !s.rekeyingIKE && !s.nextRekey.IsZero() && !now.Before(s.nextRekey) {
 		s.rekeyIKE()
@@ -955,7 +967,13 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 // removeChild takes a CHILD_SA out of the dataplane.
 func (s *session) removeChild(c *childSA) {
 	s.env.dp.DeleteSA(esp.DirOut, c.outSPI)
-	s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
+	if r, ok := s.env.dp.(saRetirer); ok && c.replacedBy != nil {
+		// Rekeyed: what the peer sealed with it before it switched may
+		// still be on its way, behind the delete exchange.
+		r.RetireSA(esp.DirIn, c.inSPI, rekeyedInboundDelay)
+	} else {
+		s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
+	}
 	if c.ownsPolicy {
 		s.env.dp.DeletePolicy(c.policyID)
 	}
@@ -994,6 +1012,19 @@ func (s *session) dpdDelay() time.Duration {
 	}
 	return s.peer.DPDDelay
 }
+
+// saRetirer is implemented by dataplanes that can remove an SA after a
+// delay, such as *esp.Engine.
+type saRetirer interface {
+	RetireSA(dir esp.Direction, spi uint32, d time.Duration) bool
+}
+
+var _ saRetirer = (*esp.Engine)(nil)
+
+// rekeyedInboundDelay is how long the inbound SA of a rekeyed CHILD_SA
+// outlives its delete, for packets still in flight: strongSwan's
+// delete_rekeyed_delay.
+const rekeyedInboundDelay = 5 * time.Second
 
 // saUsage is implemented by dataplanes that count packets per SA, such as
 // *esp.Engine: ESP from the peer counts as life for liveness checks.
@@ -1046,6 +1077,14 @@ func (s *session) established() {
 	s.state = StateEstablished
 	s.up = s.env.now()
 	s.nextRekey = s.ikeRekeyTime(s.up)
+	if s.peer != nil && s.peer.ReauthTime > 0 && s.peer.RemoteHost.IsValid() {
+		d := s.peer.ReauthTime
+		var b [8]byte
+		if _, err := s.env.rand.Read(b[:]); err == nil && d >= 10 {
+			d -= time.Duration(binary.BigEndian.Uint64(b[:]) % uint64(d/10))
+		}
+		s.reauthAt = s.up.Add(d)
+	}
 	s.init.Request, s.init.Response = nil, nil // no longer needed
 	if s.nat.LocalBehindNAT && s.keepaliveInterval() > 0 {
 		s.nextKeepalive = s.up.Add(s.keepaliveInterval())

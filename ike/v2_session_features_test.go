@@ -4,7 +4,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
@@ -169,5 +171,63 @@ func TestSessionFragmentation(t *testing.T) {
 				t.Errorf("%d datagrams: nothing was fragmented", n)
 			}
 		})
+	}
+}
+
+// TestSessionFragmentLossReorder: the fragments of the certificate
+// IKE_AUTH arrive in reverse order, the second one is lost the first time
+// and duplicated afterwards; retransmission and reassembly still bring the
+// IKE SA up.
+func TestSessionFragmentLossReorder(t *testing.T) {
+	client, gw, pools, ca := certPeers(t, pki.KeyTypeRSA4096, pki.KeyTypeRSA4096, pki.KeyTypeRSA4096, "client2.example.com")
+	client.Local.Certificates = append(client.Local.Certificates, ca.Cert)
+	gw.Local.Certificates = append([]*x509.Certificate{gw.Local.Certificates[0]}, ca.Cert)
+	p := newPair(t, client, gw, pools)
+	lost := map[string]bool{}
+	frags := 0
+	p.filter = func(from *side, ds []inbound) []inbound {
+		var out []inbound
+		for _, d := range ds {
+			b := d.data
+			if d.ep.Remote.Port() == 4500 {
+				b = b[4:]
+			}
+			m, err := wire.Parse(b)
+			if err == nil {
+				if f, ok := wire.Find[*wire.SKF](m.Payloads); ok {
+					frags++
+					key := fmt.Sprint(from.name, m.Header.MessageID, f.Number)
+					if f.Number == 2 && !lost[key] {
+						lost[key] = true
+						continue
+					}
+					out = append(out, d)
+				}
+			}
+			out = append(out, d)
+		}
+		slices.Reverse(out)
+		return out
+	}
+	if err := p.i.m.Initiate("home"); err != nil {
+		t.Fatal(err)
+	}
+	ok := false
+	for range 30 {
+		p.run()
+		if sas := p.r.m.SAs(); len(sas) == 1 && sas[0].State == StateEstablished && len(p.i.m.SAs()) == 1 && p.i.m.SAs()[0].State == StateEstablished {
+			ok = true
+			break
+		}
+		p.tick(5 * time.Second)
+	}
+	if !ok {
+		t.Fatalf("not established: %+v / %+v", p.i.m.SAs(), p.r.m.SAs())
+	}
+	if len(lost) < 2 || frags < 6 {
+		t.Errorf("lost %d fragments of %d: the test does not test", len(lost), frags)
+	}
+	if checkChildren(t, p.i.dp, p.r.dp) != 1 {
+		t.Error("no CHILD_SA")
 	}
 }
