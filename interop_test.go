@@ -755,3 +755,50 @@ func TestInteropDPD(t *testing.T) {
 		}
 	}
 }
+
+// TestInteropRekeyByLifetime: short lifetimes on both sides (strongSwan
+// rekeys its CHILD_SA every 7 s and its IKE SA every 13 s, we ours every
+// 5-6 s and 10-11 s), during 30 s of pings: every rekey, from either side
+// and colliding or not, loses no packet.
+func TestInteropRekeyByLifetime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ike/testdata/interop/ikev2-psk-rekey"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	peer, pools := rwConfig(t, info, false)
+	peer.RekeyTime = 11 * time.Second
+	peer.Children[0].Lifetime = esp.Lifetime{SoftTime: 6 * time.Second, HardTime: 7 * time.Second}
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
+	if out, err := rw.initiate(scen); err != nil {
+		t.Fatalf("initiate: %v\n%s", err, out)
+	}
+	rw.checkUp(t)
+	out, err := rig.Exec("left", "ping", "-c", "300", "-i", "0.1", "-W", "1", "203.0.113.1")
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Fatalf("ping during the rekeys: %v\n%s\nevents:\n%s", err, out, rw.events)
+	}
+	rw.events.mu.Lock()
+	var childRekeys, ikeRekeys int
+	for _, e := range rw.events.evs {
+		switch {
+		case e.Kind == ike.EventChildUp && e.Rekey:
+			childRekeys++
+		case e.Kind == ike.EventIKEUp && e.Rekey:
+			ikeRekeys++
+		}
+	}
+	rw.events.mu.Unlock()
+	if childRekeys < 4 || ikeRekeys < 2 {
+		t.Errorf("%d CHILD_SA and %d IKE SA rekeys in 30 s", childRekeys, ikeRekeys)
+	}
+	t.Logf("%d CHILD_SA rekeys, %d IKE SA rekeys, %s", childRekeys, ikeRekeys, out[strings.Index(out, "ping statistics"):])
+	sas, _ := rig.ListSAs("left")
+	if strings.Count(sas, "ESTABLISHED") != 1 || strings.Count(sas, "INSTALLED") != 1 {
+		t.Errorf("strongSwan after the rekeys:\n%s", sas)
+	}
+	if ours := rw.g.IKE().SAs(); len(ours) != 1 || len(ours[0].Children) != 1 {
+		t.Errorf("ours after the rekeys: %+v", ours)
+	}
+}
