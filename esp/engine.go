@@ -165,6 +165,8 @@ type saEntry struct {
 	added    time.Time
 	soft     atomic.Bool
 	hard     atomic.Bool
+	// retireAt is when RetireSA's delay ends (Unix nanoseconds; 0: never).
+	retireAt atomic.Int64
 }
 
 // policyState is the runtime state of one policy.

@@ -184,6 +184,49 @@ func (e *Engine) deleteSALocked(dir Direction, spi uint32) *saEntry {
 	return ent
 }
 
+// RetireSA removes the SA with the given SPI and direction once d has
+// passed, and reports whether there is one. Until then it works as before:
+// an inbound SA that a rekey replaced stays for the packets the peer sealed
+// with it before it switched to the new one, which may arrive after the
+// delete exchange that ends it (strongSwan's delete_rekeyed_delay). The
+// lifetime checks remove it, within a second of the deadline, without an
+// Expire event.
+func (e *Engine) RetireSA(dir Direction, spi uint32, d time.Duration) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ent *saEntry
+	if dir == DirIn {
+		ent = (*e.sad.Load())[spi]
+	} else {
+		ent = e.out[spi]
+	}
+	if ent == nil {
+		return false
+	}
+	if d <= 0 {
+		e.deleteSALocked(dir, spi)
+		return true
+	}
+	ent.retireAt.Store(e.now().Add(d).UnixNano())
+	return true
+}
+
+// retire removes ent, retired by RetireSA, unless it is gone already.
+func (e *Engine) retire(ent *saEntry) {
+	if !ent.hard.CompareAndSwap(false, true) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cur := e.out[ent.sa.spi]
+	if ent.dir == DirIn {
+		cur = (*e.sad.Load())[ent.sa.spi]
+	}
+	if cur == ent {
+		e.deleteSALocked(ent.dir, ent.sa.spi)
+	}
+}
+
 // SA returns the installed SA with the given SPI and direction.
 func (e *Engine) SA(dir Direction, spi uint32) (*SA, bool) {
 	if dir == DirIn {
@@ -206,6 +249,10 @@ func (e *Engine) SA(dir Direction, spi uint32) (*SA, bool) {
 // the SA and raises its hard expiry. It is cheap enough to call per batch.
 func (e *Engine) checkLife(ent *saEntry, now time.Time) {
 	if ent.hard.Load() {
+		return
+	}
+	if r := ent.retireAt.Load(); r != 0 && now.UnixNano() >= r {
+		e.retire(ent)
 		return
 	}
 	l := &ent.life

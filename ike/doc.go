@@ -39,16 +39,32 @@
 // when the peer supports them; fragments are reassembled on receipt. NAT
 // keepalives are sent when we are behind a NAT.
 //
-// Not yet implemented (later issues): rekeying of CHILD_SAs and the IKE SA,
-// dead peer detection, MOBIKE, EAP, redirects, trap policies, and a
-// childless IKE_AUTH as initiator.
+// # Lifecycle (v2_rekey_ike.go, v2_create_child.go, v2_informational.go)
 //
-// # Exchange helpers (natd.go, cookie.go, retransmit.go, dataplane.go)
+// CHILD_SAs rekey make before break at their soft lifetime (from the
+// dataplane's soft expiry, or the session's own timer; 1 h by default with
+// jitter): the new SAs take over the policy, the rekey responder sends on
+// the new outbound SA only after the initiator's delete. The IKE SA
+// rekeys (PeerConfig.RekeyTime, 4 h) into a successor that takes its
+// CHILD_SAs, virtual IPs and identity; reauthentication
+// (PeerConfig.ReauthTime) makes a whole new IKE SA before deleting the old
+// one. Collisions follow RFC 7296 §2.8.1, §2.8.2 and §2.25: the lowest
+// nonce decides between simultaneous rekeys, TEMPORARY_FAILURE postpones
+// what cannot run now, with a retry after 1 to 5 s.
 //
-// NATHash and DetectNAT (RFC 7296 Section 2.23, with FakeNATHash to force
-// UDP encapsulation), Cookies (Section 2.6, HMAC with a rotating secret),
-// Retransmit (strongSwan's 4 s × 1.8^n, 5 tries), and Dataplane, what the
-// sessions will need from esp.Engine.
+// Liveness checks (PeerConfig.DPDDelay) count ESP packets as life; a dead
+// peer's IKE SA is cleared, or held with trap policies, or restarted
+// (PeerConfig.DPDAction). Start actions initiate at once or install trap
+// policies whose Acquire initiates (PeerConfig.StartAction). MOBIKE (RFC
+// 4555) follows a responder's peer to its new address; Config.Redirect
+// sends new clients elsewhere (RFC 5685), and our initiator follows
+// redirects. PeerConfig.Unique replaces or keeps IKE SAs of one identity;
+// INITIAL_CONTACT always replaces. Half-open IKE SAs are bounded overall
+// and per source address; above Config.CookieThreshold IKE_SA_INIT needs
+// a COOKIE.
+//
+// Not yet implemented (later issues): EAP, a childless IKE_AUTH as
+// initiator, MOBIKE as initiator (our own address changes), IKEv1.
 //
 // # Virtual IP pools (pool.go)
 //
