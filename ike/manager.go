@@ -338,12 +338,39 @@ func (m *Manager) Close() error {
 // SetPeers replaces the connections. Existing IKE SAs keep the
 // configuration they were made with.
 func (m *Manager) SetPeers(peers []*PeerConfig) error {
+	return m.Update(peers, m.env.currentPools())
+}
+
+// Update replaces the connections and the pools, after checking them
+// together; on an error nothing changes. Existing IKE SAs keep the
+// configuration they were made with and their leases: a pool that stays
+// should be the same *Pool, so that its leases carry over. Trap policies
+// of connections that are gone are removed.
+func (m *Manager) Update(peers []*PeerConfig, pools Pools) error {
 	c := m.cfg
-	c.Peers = peers
+	c.Peers, c.Pools = peers, pools
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	m.env.poolsMu.Lock()
+	m.env.pools = pools
+	m.env.poolsMu.Unlock()
 	m.peers.Store(&peers)
+	names := map[string]bool{}
+	for _, p := range peers {
+		names[p.Name] = true
+	}
+	m.mu.Lock()
+	var gone []string
+	for k := range m.traps {
+		if !names[k.peer] {
+			gone = append(gone, k.peer)
+		}
+	}
+	m.mu.Unlock()
+	for _, name := range gone {
+		m.Unroute(name)
+	}
 	return nil
 }
 

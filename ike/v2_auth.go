@@ -337,7 +337,7 @@ func (s *session) assignVIPs(cp *wire.CP) (*wire.CP, error) {
 	}
 	var pools Pools
 	for _, name := range s.peer.Pools {
-		for _, p := range s.env.pools {
+		for _, p := range s.env.currentPools() {
 			if p.Name() == name {
 				pools = append(pools, p)
 			}

@@ -125,6 +125,7 @@ type env struct {
 	now          func() time.Time
 	log          *slog.Logger
 	dp           Dataplane
+	poolsMu      sync.Mutex
 	pools        Pools
 	retransmit   Retransmit
 	fragmentSize int
@@ -173,6 +174,13 @@ func (e *env) acquireVIPs(pools Pools, id string, req []netip.Addr) ([]netip.Add
 	return vips, nil
 }
 
+// currentPools returns the pools (Manager.Update replaces them).
+func (e *env) currentPools() Pools {
+	e.poolsMu.Lock()
+	defer e.poolsMu.Unlock()
+	return e.pools
+}
+
 // releaseVIPs gives addresses back once no IKE SA holds them.
 func (e *env) releaseVIPs(id string, vips []netip.Addr) {
 	e.leaseMu.Lock()
@@ -188,7 +196,7 @@ func (e *env) releaseVIPs(id string, vips []netip.Addr) {
 			last = append(last, v)
 		}
 	}
-	e.pools.ReleaseAll(id, last)
+	e.currentPools().ReleaseAll(id, last)
 }
 
 // v2Task is an exchange we initiate: build makes the request's payloads,
