@@ -676,9 +676,6 @@ func TestCheckFlag(t *testing.T) {
 	}
 
 	errb.Reset()
-	if st := run(nil, &out, &errb); st != 2 || !strings.Contains(errb.String(), "-config is required") || !strings.Contains(errb.String(), "usage:") {
-		t.Errorf("without -config: status %d\n%s", st, errb.String())
-	}
 	if st := run([]string{"-config", good, "extra"}, &out, &errb); st != 2 {
 		t.Errorf("with an extra argument: status %d", st)
 	}

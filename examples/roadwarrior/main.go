@@ -43,11 +43,17 @@ func main() {
 // run is the program with its arguments and output; it returns the exit
 // status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isVerb(args[0]) {
+		return runCLI(args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("roadwarrior", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "the configuration `file` (YAML; see roadwarrior.example.yaml)")
 	check := fs.Bool("check", false, "check the configuration, print a summary and exit (0: good, 1: errors)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this `file` until exit")
+	socket := fs.String("socket", defaultSocket, "the control `socket` (Unix, root only) for the CLI verbs")
+	stateDir := fs.String("state", defaultStateDir, "the state `directory` of the embedded default configuration")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on this `address` (e.g. 127.0.0.1:9108)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: roadwarrior -config FILE [-check] [-cpuprofile FILE]\n\n")
 		fs.PrintDefaults()
@@ -61,9 +67,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *path == "" {
-		fmt.Fprintln(stderr, "roadwarrior: -config is required")
-		fs.Usage()
-		return 2
+		// The embedded default: a state directory with a generated CA,
+		// server certificate and PSK, and the configuration using them.
+		p, err := prepareDefault(*stateDir, stdout, *check)
+		if err != nil {
+			fmt.Fprintln(stderr, "roadwarrior:", err)
+			return 1
+		}
+		*path = p
 	}
 	cfg, err := Load(*path)
 	var rt *Runtime
@@ -89,7 +100,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := serve(rt, newLoggers(stderr, rt.Log)); err != nil {
+	opts := serveOptions{configPath: *path, socket: *socket, metrics: *metricsAddr}
+	if err := serve(rt, newLoggers(stderr, rt.Log), opts); err != nil {
 		fmt.Fprintln(stderr, "roadwarrior:", err)
 		return 1
 	}
@@ -131,8 +143,16 @@ func flatten(err error) []error {
 	return out
 }
 
+// serveOptions are the settings of a running server that are not in the
+// configuration file.
+type serveOptions struct {
+	configPath string // the file the CLI changes are written back to
+	socket     string // the control socket
+	metrics    string // the metrics listen address, "" for none
+}
+
 // serve runs the gateway until SIGINT or SIGTERM.
-func serve(rt *Runtime, log loggers) error {
+func serve(rt *Runtime, log loggers, opts serveOptions) error {
 	for _, w := range rt.Warnings {
 		log.cfg.Warn(w)
 	}
@@ -150,9 +170,19 @@ func serve(rt *Runtime, log loggers) error {
 		dev.Close()
 		return err
 	}
+	mx, err := newMetrics(opts.metrics)
+	if err != nil {
+		dev.Close()
+		bind.Close()
+		return err
+	}
 	ikeCfg := *rt.IKE
 	ikeCfg.Logger = log.ike
-	ikeCfg.OnEvent = logEvents(log.ike)
+	logEv := logEvents(log.ike)
+	ikeCfg.OnEvent = func(e ike.Event) {
+		logEv(e)
+		mx.onEvent(e)
+	}
 	g, err := ikego.NewGateway(ikego.GatewayConfig{TUN: dev, Bind: bind, IKE: &ikeCfg, Logger: log.esp})
 	if err != nil {
 		dev.Close()
@@ -173,6 +203,18 @@ func serve(rt *Runtime, log loggers) error {
 		}
 		return err
 	}
+	if err := mx.start(g, rt); err != nil {
+		g.Close()
+		return err
+	}
+	defer mx.Close()
+	ctl, err := startControl(controlConfig{Socket: opts.socket, ConfigPath: opts.configPath, Gateway: g, Runtime: rt,
+		Log: log.cfg})
+	if err != nil {
+		g.Close()
+		return err
+	}
+	defer ctl.Close()
 	listen := "all addresses"
 	if rt.Listen != nil {
 		listen = fmt.Sprint(rt.Listen)
