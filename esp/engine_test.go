@@ -268,6 +268,60 @@ func TestEngineLifetimeTime(t *testing.T) {
 	}
 }
 
+// TestEngineRetireSA: a retired SA stays until its deadline (to open the
+// packets still on their way after a rekey's delete), then goes without
+// an Expire event; a zero delay removes it at once; an SPI installed
+// anew under the same number is not removed by the old deadline.
+func TestEngineRetireSA(t *testing.T) {
+	leakcheck.Check(t, 5*time.Second)
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	network := esptest.NewNetwork()
+	dev := tuntest.NewChannel(0)
+	e, err := esp.NewEngine(esp.EngineConfig{TUN: dev, Bind: network.NewBind(outerA), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, spi := range []uint32{0x4100, 0x4200, 0x4300} {
+		if _, err := e.AddSA(esp.DirIn, params(spi, outerA, outerB), 1, esp.Lifetime{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.RetireSA(esp.DirIn, 0x9999, time.Second) {
+		t.Error("retired an SA that is not there")
+	}
+	if !e.RetireSA(esp.DirIn, 0x4100, 5*time.Second) || !e.RetireSA(esp.DirIn, 0x4200, 0) || !e.RetireSA(esp.DirIn, 0x4300, 5*time.Second) {
+		t.Fatal("RetireSA")
+	}
+	if _, ok := e.SA(esp.DirIn, 0x4200); ok {
+		t.Error("a zero delay did not remove the SA")
+	}
+	// 0x4300 is deleted and installed again before the deadline.
+	e.DeleteSA(esp.DirIn, 0x4300)
+	if _, err := e.AddSA(esp.DirIn, params(0x4300, outerA, outerB), 1, esp.Lifetime{}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(4 * time.Second)
+	e.CheckLifetimes()
+	if _, ok := e.SA(esp.DirIn, 0x4100); !ok {
+		t.Fatal("retired before its deadline")
+	}
+	now = now.Add(2 * time.Second)
+	e.CheckLifetimes()
+	if _, ok := e.SA(esp.DirIn, 0x4100); ok {
+		t.Error("still there after its deadline")
+	}
+	if _, ok := e.SA(esp.DirIn, 0x4300); !ok {
+		t.Error("the old deadline removed the SA installed again")
+	}
+	select {
+	case ev := <-e.Events():
+		t.Errorf("event %+v", ev)
+	default:
+	}
+}
+
 // TestEngineInboundPolicyCheck: a decrypted packet whose inner addresses
 // are outside its SA's policy is dropped (RFC 4301 §5.2).
 func TestEngineInboundPolicyCheck(t *testing.T) {
