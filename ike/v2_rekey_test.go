@@ -225,3 +225,60 @@ func TestReauth(t *testing.T) {
 		t.Error("SAs do not pair up")
 	}
 }
+
+// TestRekeyPFSBothWays: a gateway configured with and without a PFS group
+// accepts CHILD_SA rekeys with a key exchange (as Windows sends them) and
+// without one (as macOS does).
+func TestRekeyPFSBothWays(t *testing.T) {
+	for _, client := range []string{"aes256gcm16-ecp256", "aes256gcm16"} {
+		t.Run(client, func(t *testing.T) {
+			c, gw, pools := pskPeers(t)
+			c.Children[0].ESPProposals, c.Children[0].Strict = MustParseProposals(client, wire.ProtocolESP), true
+			gw.Children[0].ESPProposals = MustParseProposals("aes256gcm16-ecp256, aes256gcm16", wire.ProtocolESP)
+			gw.Children[0].Strict = true
+			p := newPair(t, c, gw, pools)
+			p.establish("home")
+			if p.i.m.Rekey("home") != 1 {
+				t.Fatal("no rekey")
+			}
+			p.run()
+			sa := p.r.m.SAs()[0]
+			if len(sa.Children) != 1 {
+				t.Fatalf("children %+v", sa.Children)
+			}
+			wantGroup := client != "aes256gcm16"
+			if got := sa.Children[0].Proposal.Group() != 0; got != wantGroup {
+				t.Errorf("PFS %v, want %v (%v)", got, wantGroup, sa.Children[0].Proposal)
+			}
+			if checkChildren(t, p.i.dp, p.r.dp) != 1 {
+				t.Error("SAs do not pair up")
+			}
+		})
+	}
+}
+
+// TestRekeyByDataplaneEvents: the dataplane's soft expiry (bytes,
+// packets or time) of either SA of a CHILD_SA rekeys it once; a hard
+// expiry deletes it on both sides.
+func TestRekeyByDataplaneEvents(t *testing.T) {
+	client, gw, pools := pskPeers(t)
+	p := newPair(t, client, gw, pools)
+	p.establish("home")
+	c := p.r.m.SAs()[0].Children[0]
+	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventSoftExpire, SPI: c.InSPI, Dir: esp.DirIn})
+	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventSoftExpire, SPI: c.OutSPI, Dir: esp.DirOut})
+	p.run()
+	up := p.r.events(EventChildUp)
+	if len(up) != 2 || !up[1].Rekey {
+		t.Fatalf("child-up events %v", up)
+	}
+	n := p.r.m.SAs()[0].Children[0]
+	if n.InSPI == c.InSPI || checkChildren(t, p.i.dp, p.r.dp) != 1 {
+		t.Fatal("not rekeyed")
+	}
+	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventHardExpire, SPI: n.OutSPI, Dir: esp.DirOut})
+	p.run()
+	if a, b := len(p.i.m.SAs()[0].Children), len(p.r.m.SAs()[0].Children); a != 0 || b != 0 {
+		t.Fatalf("after the hard expiry: %d / %d CHILD_SAs", a, b)
+	}
+}
