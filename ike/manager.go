@@ -36,10 +36,15 @@ type Manager struct {
 	log   *slog.Logger
 	peers atomic.Pointer[[]*PeerConfig]
 
-	cookies  Cookies
-	queue    chan inbound
-	nextID   atomic.Uint64
-	policyID atomic.Uint32
+	cookies Cookies
+	queue   chan inbound
+	prio    chan inbound // datagrams of known SAs, IKE_SA_INIT with a valid cookie
+	// halfOpenN mirrors halfOpen for the receive path, which must not wait
+	// for m.mu under a flood.
+	halfOpenN atomic.Int64
+	stats     managerCounters
+	nextID    atomic.Uint64
+	policyID  atomic.Uint32
 
 	mu       sync.Mutex
 	traps    map[trapKey]uint32 // trap policies by connection and child
@@ -128,6 +133,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		log:          cfg.Logger,
 		cookies:      Cookies{Rand: cfg.Rand, Now: cfg.Now},
 		queue:        make(chan inbound, 1024),
+		prio:         make(chan inbound, 256),
 		bySPI:        map[uint64]*box{},
 		traps:        map[trapKey]uint32{},
 		halfOpenFrom: map[netip.Addr]int{},
@@ -375,21 +381,179 @@ func (m *Manager) Update(peers []*PeerConfig, pools Pools) error {
 }
 
 // HandleDatagram takes an IKE datagram (without the non-ESP marker)
-// received on ep. It copies pkt and returns at once; a full queue drops
-// it.
+// received on ep and returns at once. It sorts before it copies, the way
+// strongSwan's receiver does, so that a flood of spoofed IKE_SA_INIT
+// requests cannot crowd out real peers: datagrams of IKE SAs we have go to
+// a priority queue, datagrams for unknown SPIs are dropped, and above the
+// cookie threshold an IKE_SA_INIT request without a valid COOKIE is
+// answered with one right here (no copy, no queue, no state); a request
+// with a valid cookie takes the priority queue. A full queue drops the
+// datagram before it is copied. Stats counts all of it.
 func (m *Manager) HandleDatagram(pkt []byte, ep esp.Endpoint) {
+	if len(pkt) < 28 {
+		return
+	}
+	q := m.queue
+	if spir := binary.BigEndian.Uint64(pkt[8:]); spir == 0 && wire.Flags(pkt[19])&wire.FlagResponse == 0 {
+		if wire.ExchangeType(pkt[18]) != wire.ExchangeIKESAInit {
+			return
+		}
+		cookieMode := m.cfg.CookieThreshold < 0 || m.halfOpenN.Load() >= int64(m.cfg.CookieThreshold)
+		if cookieMode {
+			if !m.accepts(ep) {
+				m.stats.refused.Add(1)
+				return // no connection takes this peer: no answer at all
+			}
+			switch m.cookieFront(pkt, ep) {
+			case frontAnswered, frontDrop:
+				return
+			case frontValid:
+				q = m.prio
+			}
+		}
+	} else {
+		spi := binary.BigEndian.Uint64(pkt)
+		if wire.Flags(pkt[19])&wire.FlagInitiator != 0 {
+			spi = spir
+		}
+		m.mu.Lock()
+		_, known := m.bySPI[spi]
+		m.mu.Unlock()
+		if !known {
+			m.stats.unknownSPI.Add(1)
+			return
+		}
+		q = m.prio
+	}
+	if len(q) == cap(q) {
+		m.stats.queueFull.Add(1)
+		return
+	}
 	select {
-	case m.queue <- inbound{data: append([]byte(nil), pkt...), ep: ep}:
+	case q <- inbound{data: append([]byte(nil), pkt...), ep: ep}:
 	default:
 	}
+}
+
+const (
+	frontQueue = iota
+	frontAnswered
+	frontDrop
+	frontValid
+)
+
+// cookieFront answers an IKE_SA_INIT request without a valid cookie with
+// N(COOKIE) at once, in the receiving goroutine, with no allocation but the
+// MAC's: it walks the payload chain only as far as Ni and N(COOKIE).
+func (m *Manager) cookieFront(pkt []byte, ep esp.Endpoint) int {
+	next := wire.PayloadType(pkt[16])
+	var ni, cookie []byte
+	first := true
+	for off := 28; next != wire.PayloadNone; {
+		if off+4 > len(pkt) {
+			return frontDrop
+		}
+		n := int(binary.BigEndian.Uint16(pkt[off+2:]))
+		if n < 4 || off+n > len(pkt) {
+			return frontDrop
+		}
+		body := pkt[off+4 : off+n]
+		switch next {
+		case wire.PayloadNonce:
+			ni = body
+		case wire.PayloadNotify:
+			if first && len(body) >= 4 && body[1] == 0 && wire.NotifyType(binary.BigEndian.Uint16(body[2:])) == wire.NotifyCookie {
+				cookie = body[4:]
+			}
+		}
+		first = false
+		next = wire.PayloadType(pkt[off])
+		off += n
+	}
+	if ni == nil {
+		return frontDrop
+	}
+	spii := binary.BigEndian.Uint64(pkt)
+	if cookie != nil && m.cookies.Verify(cookie, ni, ep.Remote.Addr(), spii) {
+		return frontValid
+	}
+	c, err := m.cookies.Make(ni, ep.Remote.Addr(), spii)
+	if err != nil {
+		return frontDrop
+	}
+	var buf [28 + 8 + CookieLen + 4]byte
+	resp := buf[:0]
+	resp = binary.BigEndian.AppendUint64(resp, spii)
+	resp = binary.BigEndian.AppendUint64(resp, 0)
+	resp = append(resp, byte(wire.PayloadNotify), 0x20, byte(wire.ExchangeIKESAInit), byte(wire.FlagResponse))
+	resp = binary.BigEndian.AppendUint32(resp, 0)
+	resp = binary.BigEndian.AppendUint32(resp, uint32(28+8+len(c)))
+	resp = append(resp, 0, 0)
+	resp = binary.BigEndian.AppendUint16(resp, uint16(8+len(c)))
+	resp = append(resp, 0, 0)
+	resp = binary.BigEndian.AppendUint16(resp, uint16(wire.NotifyCookie))
+	resp = append(resp, c...)
+	m.send([]datagram{{data: resp, ep: ep}})
+	m.stats.cookies.Add(1)
+	return frontAnswered
+}
+
+// accepts reports whether some connection takes IKE SAs between ep's
+// addresses.
+func (m *Manager) accepts(ep esp.Endpoint) bool {
+	for _, p := range *m.peers.Load() {
+		if p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// managerCounters count what the Manager drops and answers before any
+// state exists.
+type managerCounters struct {
+	queueFull, unknownSPI, cookies, refused, limited atomic.Uint64
+}
+
+// ManagerStats are the Manager's counters of datagrams it dropped or
+// answered without state.
+type ManagerStats struct {
+	// QueueFull: datagrams dropped because the workers were behind.
+	QueueFull uint64
+	// UnknownSPI: datagrams for no IKE SA we have.
+	UnknownSPI uint64
+	// Cookies: IKE_SA_INIT requests answered with a COOKIE alone.
+	Cookies uint64
+	// Refused: IKE_SA_INIT requests from peers no connection accepts.
+	Refused uint64
+	// HalfOpenLimited: IKE_SA_INIT requests dropped at the half-open
+	// limits (overall or per source).
+	HalfOpenLimited uint64
+	// HalfOpen is the number of half-open IKE SAs now.
+	HalfOpen int
+}
+
+// Stats returns the counters.
+func (m *Manager) Stats() ManagerStats {
+	return ManagerStats{QueueFull: m.stats.queueFull.Load(), UnknownSPI: m.stats.unknownSPI.Load(),
+		Cookies: m.stats.cookies.Load(), Refused: m.stats.refused.Load(), HalfOpenLimited: m.stats.limited.Load(),
+		HalfOpen: int(m.halfOpenN.Load())}
 }
 
 func (m *Manager) worker() {
 	defer m.wg.Done()
 	for {
 		select {
+		case in := <-m.prio:
+			m.receive(in.data, in.ep)
+			continue
+		default:
+		}
+		select {
 		case <-m.ctx.Done():
 			return
+		case in := <-m.prio:
+			m.receive(in.data, in.ep)
 		case in := <-m.queue:
 			m.receive(in.data, in.ep)
 		}
@@ -447,6 +611,7 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 		b = &box{initKey: key, reqHash: hash, counted: true}
 		m.byInit[key] = b
 		m.halfOpen++
+		m.halfOpenN.Store(int64(m.halfOpen))
 		m.halfOpenFrom[src]++
 	}
 	m.mu.Unlock()
@@ -460,6 +625,7 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 		return
 	}
 	if limited {
+		m.stats.limited.Add(1)
 		m.log.Debug("half-open limit reached, IKE_SA_INIT dropped", "remote", ep.Remote.String(), "from_source", fromSrc)
 		return
 	}
@@ -470,6 +636,7 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 			m.mu.Lock()
 			delete(m.byInit, key)
 			m.halfOpen--
+			m.halfOpenN.Store(int64(m.halfOpen))
 			m.unsource(src)
 			m.mu.Unlock()
 		}
@@ -679,6 +846,7 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		if b.counted {
 			b.counted = false
 			m.halfOpen--
+			m.halfOpenN.Store(int64(m.halfOpen))
 			m.unsource(b.initKey.remote.Addr())
 		}
 		if b.initKey != (initKey{}) {
