@@ -50,7 +50,7 @@ func TestInteropStrongSwanClient(t *testing.T) {
 
 			res := rig.Test(scen, interop.TestOptions{
 				SwanSide: "left",
-				PeerCmd:  fmt.Sprintf("exec %s -config %s", bin, conf),
+				PeerCmd:  fmt.Sprintf("exec %s -config %s -socket %s", bin, conf, filepath.Join(filepath.Dir(conf), "ctl.sock")),
 				PeerWait: 10 * time.Second,
 			})
 			peerLog, _ := os.ReadFile(info["PEER_LOG"])

@@ -43,7 +43,7 @@ func main() {
 // run is the program with its arguments and output; it returns the exit
 // status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && isVerb(args[0]) {
+	if isCLI(args) {
 		return runCLI(args, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("roadwarrior", flag.ContinueOnError)
@@ -100,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	opts := serveOptions{configPath: *path, socket: *socket, metrics: *metricsAddr}
+	opts := serveOptions{configPath: *path, socket: *socket, metrics: *metricsAddr, config: cfg}
 	if err := serve(rt, newLoggers(stderr, rt.Log), opts); err != nil {
 		fmt.Fprintln(stderr, "roadwarrior:", err)
 		return 1
@@ -146,9 +146,10 @@ func flatten(err error) []error {
 // serveOptions are the settings of a running server that are not in the
 // configuration file.
 type serveOptions struct {
-	configPath string // the file the CLI changes are written back to
-	socket     string // the control socket
-	metrics    string // the metrics listen address, "" for none
+	configPath string  // the file the CLI changes are written back to
+	config     *Config // the configuration rt was built from
+	socket     string  // the control socket
+	metrics    string  // the metrics listen address, "" for none
 }
 
 // serve runs the gateway until SIGINT or SIGTERM.
@@ -208,8 +209,8 @@ func serve(rt *Runtime, log loggers, opts serveOptions) error {
 		return err
 	}
 	defer mx.Close()
-	ctl, err := startControl(controlConfig{Socket: opts.socket, ConfigPath: opts.configPath, Gateway: g, Runtime: rt,
-		Log: log.cfg})
+	ctl, err := startControl(controlConfig{Socket: opts.socket, ConfigPath: opts.configPath, Config: opts.config,
+		Runtime: rt, Gateway: g, TUN: name, Log: log.cfg})
 	if err != nil {
 		g.Close()
 		return err
