@@ -121,7 +121,10 @@ func TestInteropStartTrap(t *testing.T) {
 	if err != nil || !strings.Contains(sas, "198.18.2.0/24") {
 		t.Fatalf("strongSwan: %v\n%s", err, sas)
 	}
-	if n := countKind(events.evs, ike.EventIKEUp); n != 1 {
+	events.mu.Lock()
+	n := countKind(events.evs, ike.EventIKEUp)
+	events.mu.Unlock()
+	if n != 1 {
 		t.Errorf("%d IKE SAs came up", n)
 	}
 }
