@@ -266,6 +266,10 @@ type controlConfig struct {
 	// reload adds; "" changes no routes.
 	TUN string
 	Log *slog.Logger
+	// OnChange, when set, is told the new build after a reload, enable,
+	// disable or delete changed the running configuration (the metrics
+	// follow the pools this way).
+	OnChange func(*Runtime)
 }
 
 // ikeControl is what the control socket needs of the IKE daemon.
@@ -311,6 +315,9 @@ type controller struct {
 	path   string
 	log    *slog.Logger
 	now    func() time.Time
+
+	// onChange is told each new Runtime.
+	onChange func(*Runtime)
 
 	mu  sync.Mutex
 	cfg *Config  // the running configuration, disabled connections too
@@ -362,6 +369,7 @@ func startControl(c controlConfig) (*controlServer, error) {
 		ikeCfg.Peers = peers
 	}
 	ctl := newController(c.Config, &rt, mgr, c.ConfigPath, c.Log)
+	ctl.onChange = c.OnChange
 	eng := c.Gateway.Engine()
 	ctl.usage = func(dir esp.Direction, spi uint32) (uint64, uint64, bool) {
 		sa, ok := eng.SA(dir, spi)

@@ -3,8 +3,18 @@
 // iOS and Android) and for net-to-net tunnels, configured by one YAML file
 // whose names follow strongSwan's swanctl.conf.
 //
-//	roadwarrior -config rw.yaml          run the gateway
+//	roadwarrior                          run on the embedded default (state in -state)
+//	roadwarrior -config rw.yaml          run the gateway on a file
 //	roadwarrior -config rw.yaml -check   check the file, print a summary
+//	roadwarrior -metrics 127.0.0.1:9108  also serve Prometheus metrics
+//	roadwarrior list | info NAME | up NAME | down NAME | restart NAME |
+//	    enable NAME | disable NAME | delete NAME | reload | ca | pki ...
+//	                                     control a running server (-socket)
+//
+// Without -config the embedded default runs: on first start it creates a
+// state directory (-state, /var/lib/ikego) with a CA, a server
+// certificate, a random PSK and the configuration using them, and prints
+// what a client needs; later starts reuse them (default.go).
 //
 // It creates a TUN device with routes to the virtual IP pools (and to the
 // remote subnets of net-to-net connections), listens on UDP 500 and 4500,
@@ -55,7 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stateDir := fs.String("state", defaultStateDir, "the state `directory` of the embedded default configuration")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on this `address` (e.g. 127.0.0.1:9108)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: roadwarrior -config FILE [-check] [-cpuprofile FILE]\n\n")
+		fmt.Fprintf(stderr, "usage: roadwarrior [-config FILE] [-state DIR] [-check] [-socket PATH] [-metrics ADDR] [-cpuprofile FILE]\n"+
+			"       roadwarrior [-socket PATH] [-json] VERB [NAME]   (roadwarrior help: the verbs)\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -177,6 +188,7 @@ func serve(rt *Runtime, log loggers, opts serveOptions) error {
 		bind.Close()
 		return err
 	}
+	defer mx.Close()
 	ikeCfg := *rt.IKE
 	ikeCfg.Logger = log.ike
 	logEv := logEvents(log.ike)
@@ -208,9 +220,8 @@ func serve(rt *Runtime, log loggers, opts serveOptions) error {
 		g.Close()
 		return err
 	}
-	defer mx.Close()
 	ctl, err := startControl(controlConfig{Socket: opts.socket, ConfigPath: opts.configPath, Config: opts.config,
-		Runtime: rt, Gateway: g, TUN: name, Log: log.cfg})
+		Runtime: rt, Gateway: g, TUN: name, Log: log.cfg, OnChange: mx.update})
 	if err != nil {
 		g.Close()
 		return err

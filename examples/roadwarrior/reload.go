@@ -239,6 +239,9 @@ func (c *controller) commitLocked(ch *change) error {
 		return err
 	}
 	c.cfg, c.rt = ch.cfg, ch.rt
+	if c.onChange != nil {
+		c.onChange(ch.rt)
+	}
 	for _, name := range ch.unroute {
 		c.ike.Unroute(name)
 	}
