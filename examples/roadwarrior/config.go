@@ -216,6 +216,12 @@ type LocalAuth struct {
 	Certs    List   `yaml:"certs"`
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Generate (pubkey) makes our certificate when the PKI store has no
+	// certificate named certs[0] yet: a server certificate from the
+	// store's CA for id (an FQDN or an address), so that "generate a new
+	// certificate" is one line. It is made at start and at reload, never
+	// replaced once there.
+	Generate bool `yaml:"generate"`
 }
 
 // RemoteAuth is what we accept of the peer (swanctl remote sections).

@@ -745,3 +745,60 @@ func TestQuickstartConfig(t *testing.T) {
 		t.Errorf("warnings %q, peers %d", rt.Warnings, len(rt.IKE.Peers))
 	}
 }
+
+// TestGenerateCerts: local.generate makes the missing certificate from
+// the store's CA for local.id once, then leaves it alone; misuse is an
+// error naming the field.
+func TestGenerateCerts(t *testing.T) {
+	store := testStore(t)
+	dir := filepath.Dir(store)
+	path := filepath.Join(dir, "rw.yaml")
+	data := `pki: {dir: pki}
+pools: [{name: rw4, addrs: 198.18.200.0/28}]
+connections:
+  rw:
+    local: {auth: pubkey, id: gw.example.com, certs: [gw], generate: true}
+    remote: {auth: pubkey}
+    local_ts: 203.0.113.0/26
+    pools: rw4
+`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := generateCerts(cfg, path)
+	if err != nil || fmt.Sprint(made) != "[gw]" {
+		t.Fatalf("made %v, %v", made, err)
+	}
+	cert, err := (&pki.Store{Dir: store}).Certificate("gw")
+	if err != nil || fmt.Sprint(cert.DNSNames) != "[gw.example.com]" {
+		t.Fatalf("certificate %v: %v", err, cert)
+	}
+	if _, err := Build(cfg); err != nil {
+		t.Fatalf("Build after generate: %v", err)
+	}
+	if made, err := generateCerts(cfg, path); err != nil || len(made) != 0 {
+		t.Errorf("second run made %v, %v", made, err)
+	}
+	again, _ := (&pki.Store{Dir: store}).Certificate("gw")
+	if !again.Equal(cert) {
+		t.Error("the certificate was replaced")
+	}
+	for _, tc := range []struct{ local, want string }{
+		{"{auth: psk, id: gw.example.com, certs: [x], generate: true}", "connections.rw.local.generate: is for auth pubkey"},
+		{"{auth: pubkey, certs: [x], generate: true}", "connections.rw.local.id: generate needs our identity"},
+		{`{auth: pubkey, id: "C=US, CN=gw", certs: [x], generate: true}`, "generate needs an FQDN or an address"},
+		{"{auth: pubkey, id: gw.example.com, generate: true}", "needs certs"},
+	} {
+		cfg, err := Parse([]byte(strings.Replace(data, "{auth: pubkey, id: gw.example.com, certs: [gw], generate: true}", tc.local, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := generateCerts(cfg, path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.local, err, tc.want)
+		}
+	}
+}

@@ -90,7 +90,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg, err := Load(*path)
 	var rt *Runtime
 	if cfg != nil {
+		// Certificates that connections ask to have generated are made
+		// first; Build then finds them in the store.
+		made, gerr := generateCerts(cfg, *path)
+		for _, name := range made {
+			fmt.Fprintf(stderr, "roadwarrior: generated the certificate %q in the PKI store\n", name)
+		}
 		rt, err = Build(cfg) // with Load's errors
+		err = errors.Join(err, gerr)
+		if err != nil {
+			rt = nil
+		}
 	}
 	if err != nil {
 		printErrors(stderr, *path, err)

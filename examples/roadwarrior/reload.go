@@ -357,6 +357,13 @@ func (c *controller) reload() Response {
 	if cfg == nil {
 		return configError(c.path, err, "nothing changed")
 	}
+	made, gerr := generateCerts(cfg, c.path)
+	if gerr != nil {
+		return configError(c.path, errors.Join(err, gerr), "nothing changed")
+	}
+	for _, name := range made {
+		c.log.Info("generated a certificate", "name", name)
+	}
 	ch, err := c.planLocked(cfg) // with Load's errors
 	if err != nil {
 		return configError(c.path, err, "nothing changed")
