@@ -219,6 +219,22 @@ func (m *Manager) installTraps(p *PeerConfig) {
 	}
 }
 
+// Route installs the trap policies of the connection name (start action
+// trap, or "route" by hand): the first packet that matches one initiates
+// it. Policies already installed stay.
+func (m *Manager) Route(name string) error {
+	for _, p := range *m.peers.Load() {
+		if p.Name == name {
+			if !p.RemoteHost.IsValid() || !p.LocalAddr.IsValid() {
+				return fmt.Errorf("ike: connection %q: a trap needs RemoteHost and LocalAddr", name)
+			}
+			m.installTraps(p)
+			return nil
+		}
+	}
+	return fmt.Errorf("ike: no connection %q", name)
+}
+
 // Unroute removes the trap policies of the connection name.
 func (m *Manager) Unroute(name string) int {
 	m.mu.Lock()

@@ -182,3 +182,40 @@ func TestDPDRestartAndHold(t *testing.T) {
 }
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+// TestRouteUnroute: Route installs a connection's trap policies once,
+// Unroute removes them; Update drops the traps of removed connections.
+func TestRouteUnroute(t *testing.T) {
+	client, gw, pools := pskPeers(t)
+	client.RequestVIP = false
+	client.Children[0].LocalTS = []esp.Selector{esp.SelectorFromPrefix(mustPrefix("198.18.2.0/24"))}
+	p := newPair(t, client, gw, pools)
+	if err := p.i.m.Route("nope"); err == nil {
+		t.Error("routed an unknown connection")
+	}
+	for range 2 {
+		if err := p.i.m.Route("home"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pol, _, _, _ := p.i.dp.counts(); pol != 1 {
+		t.Fatalf("%d policies after two Routes", pol)
+	}
+	if n := p.i.m.Unroute("home"); n != 1 {
+		t.Fatalf("Unroute removed %d", n)
+	}
+	if pol, _, _, _ := p.i.dp.counts(); pol != 0 {
+		t.Fatalf("%d policies after Unroute", pol)
+	}
+	if err := p.i.m.Route("home"); err != nil {
+		t.Fatal(err)
+	}
+	other := *client
+	other.Name = "other"
+	if err := p.i.m.Update([]*PeerConfig{&other}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if pol, _, _, _ := p.i.dp.counts(); pol != 0 {
+		t.Fatalf("%d policies after the connection went", pol)
+	}
+}

@@ -277,6 +277,7 @@ type ikeControl interface {
 	Initiate(name string) error
 	Terminate(name string) int
 	Unroute(name string) int
+	Route(name string) error
 	SAs() []ike.SAInfo
 	Update(peers []*ike.PeerConfig, pools ike.Pools) error
 }

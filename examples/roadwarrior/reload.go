@@ -38,8 +38,10 @@ type change struct {
 	// teardown are the connections whose IKE SAs are deleted: changed and
 	// removed ones. unroute are those whose trap policies go with them.
 	teardown, unroute []string
-	// initiate are the new and changed connections with start_action start.
+	// initiate are the new and changed connections with start_action start,
+	// route those with start_action trap.
 	initiate             []string
+	route                []string
 	addRoutes, delRoutes []netip.Prefix
 	warnings             []string
 }
@@ -124,9 +126,8 @@ func (c *controller) planLocked(cfg *Config) (*change, error) {
 		if slices.Contains(rt.Start, cn.Name) {
 			ch.initiate = append(ch.initiate, cn.Name)
 		}
-		if p := newPeers[cn.Name]; p != nil && p.StartAction == ike.StartTrap {
-			ch.warnings = append(ch.warnings, fmt.Sprintf("connections.%s: start_action trap: trap policies are "+
-				"installed when the server starts; until then the connection waits for its peer (or up %s)", cn.Name, cn.Name))
+		if p := newPeers[cn.Name]; p != nil && p.StartAction == ike.StartTrap && isEnabled(cn) {
+			ch.route = append(ch.route, cn.Name)
 		}
 	}
 	for _, cn := range old.Connections {
@@ -258,6 +259,11 @@ func (c *controller) commitLocked(ch *change) error {
 	for _, name := range ch.initiate {
 		if err := c.ike.Initiate(name); err != nil {
 			ch.warnings = append(ch.warnings, fmt.Sprintf("connections.%s: start_action start: %v", name, err))
+		}
+	}
+	for _, name := range ch.route {
+		if err := c.ike.Route(name); err != nil {
+			ch.warnings = append(ch.warnings, fmt.Sprintf("connections.%s: start_action trap: %v", name, err))
 		}
 	}
 	for _, name := range slices.Concat(ch.result.Added, ch.result.Changed, ch.result.Removed) {
