@@ -988,12 +988,14 @@ func (m *Manager) tick() {
 
 // send sends datagrams, with the non-ESP marker on the NAT-T port.
 func (m *Manager) send(out []datagram) {
+	var one [1][]byte
 	for _, d := range out {
 		buf := d.data
 		if !d.keepalive && d.ep.Local.Port() == m.env.natt {
 			buf = append([]byte{0, 0, 0, 0}, buf...)
 		}
-		if err := m.cfg.Sender.Send([][]byte{buf}, d.ep); err != nil {
+		one[0] = buf
+		if err := m.cfg.Sender.Send(one[:], d.ep); err != nil {
 			m.log.Debug("send failed", "remote", d.ep.Remote.String(), "err", err)
 		}
 	}

@@ -21,18 +21,18 @@ const NATHashLen = sha1.Size
 // the address and port ap (RFC 7296 §2.23). In the IKE_SA_INIT request SPIr
 // is zero.
 func NATHash(spii, spir uint64, ap netip.AddrPort) [NATHashLen]byte {
-	h := sha1.New()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], spii)
-	h.Write(b[:])
-	binary.BigEndian.PutUint64(b[:], spir)
-	h.Write(b[:])
-	h.Write(ap.Addr().Unmap().AsSlice())
-	binary.BigEndian.PutUint16(b[:2], ap.Port())
-	h.Write(b[:2])
-	var out [NATHashLen]byte
-	h.Sum(out[:0])
-	return out
+	var b [8 + 8 + 16 + 2]byte // on the stack: no allocation
+	m := binary.BigEndian.AppendUint64(b[:0], spii)
+	m = binary.BigEndian.AppendUint64(m, spir)
+	if a := ap.Addr().Unmap(); a.Is4() {
+		v := a.As4()
+		m = append(m, v[:]...)
+	} else {
+		v := a.As16()
+		m = append(m, v[:]...)
+	}
+	m = binary.BigEndian.AppendUint16(m, ap.Port())
+	return sha1.Sum(m)
 }
 
 // FakeNATHash returns random NAT detection data, which makes the peer

@@ -401,6 +401,9 @@ func (s *session) emit(e Event) {
 	if e.VIPs == nil {
 		e.VIPs = s.vips
 	}
+	if s.events == nil {
+		s.events = make([]Event, 0, 4) // one allocation for the session's life
+	}
 	s.events = append(s.events, e)
 }
 
