@@ -91,6 +91,7 @@ const (
 	AuthPubKey
 )
 
+// String returns the name used in configuration files and logs.
 func (m AuthMethod) String() string {
 	switch m {
 	case AuthPSK:
@@ -216,6 +217,7 @@ const (
 	DPDRestart
 )
 
+// String returns the name used in configuration files and logs.
 func (a DPDAction) String() string {
 	switch a {
 	case DPDClear:
@@ -238,6 +240,7 @@ const (
 	UniqueKeep
 )
 
+// String returns the name used in configuration files and logs.
 func (u Uniqueness) String() string {
 	switch u {
 	case UniqueNo:
@@ -264,6 +267,7 @@ const (
 	StartTrap
 )
 
+// String returns the name used in configuration files and logs.
 func (a StartAction) String() string {
 	switch a {
 	case StartNone:

@@ -42,6 +42,7 @@ type NotifyError struct {
 	Reason string
 }
 
+// Error returns the message.
 func (e *NotifyError) Error() string {
 	return fmt.Sprintf("ike: %v: %s", e.Notify, e.Reason)
 }
@@ -90,6 +91,7 @@ const maxRedirects = 5
 // the initiator is to try Gateway.
 type RedirectError struct{ Gateway netip.Addr }
 
+// Error returns the message.
 func (e *RedirectError) Error() string { return "ike: redirected to " + e.Gateway.String() }
 
 // gwIdent encodes a gateway identity of REDIRECT and REDIRECTED_FROM

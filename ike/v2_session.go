@@ -44,6 +44,7 @@ const (
 	StateClosed
 )
 
+// String returns the name used in configuration files and logs.
 func (s State) String() string {
 	switch s {
 	case StateConnecting:
@@ -73,6 +74,7 @@ const (
 	EventChildDown
 )
 
+// String returns the name used in configuration files and logs.
 func (k EventKind) String() string {
 	switch k {
 	case EventIKEUp:
