@@ -715,6 +715,14 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 	if err != nil {
 		m.log.Info("IKE_SA_INIT refused", "remote", ep.Remote.String(), "err", err)
 	}
+	if res != nil && m.log.Enabled(context.Background(), slog.LevelDebug) {
+		// charon's three lines (its CFG level 2).
+		if sa, ok := wire.Find[*wire.SA](msg.Payloads); ok {
+			for _, l := range LogLines(ProposalsFromSA(sa), r.proposals, res.Proposal, true) {
+				m.log.Debug(l, "remote", ep.Remote.String())
+			}
+		}
+	}
 	if res == nil {
 		return
 	}
