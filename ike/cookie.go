@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"io"
 	"net/netip"
 	"sync"
@@ -36,6 +37,9 @@ type Cookies struct {
 	prev    [32]byte
 	hasPrev bool
 	since   time.Time
+	// mac and prevMAC are HMACs keyed with secret and prev, reset for
+	// each cookie (under mu): a flood of requests costs no HMAC setup.
+	mac, prevMAC hash.Hash
 }
 
 // rotateLocked replaces the secret when it is older than Rotate, or when
@@ -63,14 +67,18 @@ func (c *Cookies) rotateLocked() error {
 	}
 	if !c.since.IsZero() {
 		c.prev, c.hasPrev = c.secret, true
+		c.prevMAC = c.mac
 		c.version++
 	}
 	c.secret, c.since = next, t
+	c.mac = hmac.New(sha256.New, c.secret[:])
 	return nil
 }
 
-func cookieMAC(secret []byte, version uint8, ni []byte, ipi netip.Addr, spii uint64) []byte {
-	m := hmac.New(sha256.New, secret)
+// cookieMAC computes a cookie with m, an HMAC keyed with the secret of
+// version.
+func cookieMAC(m hash.Hash, version uint8, ni []byte, ipi netip.Addr, spii uint64) []byte {
+	m.Reset()
 	m.Write(ni)
 	m.Write(ipi.Unmap().AsSlice())
 	var b [8]byte
@@ -87,7 +95,7 @@ func (c *Cookies) Make(ni []byte, ipi netip.Addr, spii uint64) ([]byte, error) {
 	if err := c.rotateLocked(); err != nil {
 		return nil, err
 	}
-	return cookieMAC(c.secret[:], c.version, ni, ipi, spii), nil
+	return cookieMAC(c.mac, c.version, ni, ipi, spii), nil
 }
 
 // Verify reports whether cookie was made by Make, with the current or the
@@ -101,14 +109,14 @@ func (c *Cookies) Verify(cookie, ni []byte, ipi netip.Addr, spii uint64) bool {
 	if err := c.rotateLocked(); err != nil {
 		return false
 	}
-	var secret []byte
+	var m hash.Hash
 	switch {
 	case cookie[0] == c.version && !c.since.IsZero():
-		secret = c.secret[:]
+		m = c.mac
 	case c.hasPrev && cookie[0] == c.version-1:
-		secret = c.prev[:]
+		m = c.prevMAC
 	default:
 		return false
 	}
-	return hmac.Equal(cookie, cookieMAC(secret, cookie[0], ni, ipi, spii))
+	return hmac.Equal(cookie, cookieMAC(m, cookie[0], ni, ipi, spii))
 }
