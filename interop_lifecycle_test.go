@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +203,95 @@ func TestInteropRedirect(t *testing.T) {
 	}
 	rw.ping(t)
 	t.Log(fmt.Sprint(sa.Local))
+}
+
+// TestInteropEAPMSCHAPv2: strongSwan's client authenticates with
+// EAP-MSCHAPv2 (identity alice, like the Windows client: its IDi is its
+// address) after an EAP-Identity round; our gateway proves itself with
+// the rig's RSA server certificate, then both AUTHs use the EAP MSK. The
+// virtual IP is leased to the EAP identity; pings pass.
+func TestInteropEAPMSCHAPv2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-eap"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	certPEM, err := os.ReadFile(info["SERVER_CERT"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(info["SERVER_KEY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pki.ParseCertificate(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, pools := rwConfig(t, info, false)
+	peer.Local = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, info["SERVER_ID"]), Certificates: []*x509.Certificate{cert}, Key: key}
+	peer.Remote = ike.AuthConfig{Method: ike.AuthEAP, EAPPassword: func(id string) (string, bool) {
+		if id == info["EAP_USER"] {
+			return info["EAP_PASS"], true
+		}
+		return "", false
+	}}
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
+	out, err := rw.initiate(scen)
+	if err != nil {
+		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+	}
+	if !strings.Contains(out, "EAP method EAP_MSCHAPV2 succeeded") {
+		t.Errorf("strongSwan's log does not show EAP-MSCHAPv2 success:\n%s", out)
+	}
+	rw.checkUp(t, info["FIRST_VIP4"], "203.0.113.0/26", "198.18.1.0/24")
+	rw.ping(t)
+	if l := pools[0].Leases(); len(l) != 1 || l[0].Identity != "eap:"+info["EAP_USER"] {
+		t.Errorf("leases %+v", l)
+	}
+	rw.checkDelete(t)
+}
+
+// TestInteropEAPWrongPassword: when the password we hold for the EAP
+// identity is not the client's, the MS-CHAPv2 response does not verify:
+// EAP-Failure, no IKE SA, no lease.
+func TestInteropEAPWrongPassword(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-eap"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	certPEM, _ := os.ReadFile(info["SERVER_CERT"])
+	keyPEM, _ := os.ReadFile(info["SERVER_KEY"])
+	cert, err := pki.ParseCertificate(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, pools := rwConfig(t, info, false)
+	peer.Local = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, info["SERVER_ID"]), Certificates: []*x509.Certificate{cert}, Key: key}
+	peer.Remote = ike.AuthConfig{Method: ike.AuthEAP, EAPPassword: func(string) (string, bool) { return "not-" + info["EAP_PASS"], true }}
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
+	out, err := rw.initiate(scen)
+	if err == nil {
+		t.Fatalf("initiate succeeded with the wrong password:\n%s", out)
+	}
+	if !strings.Contains(out, "EAP_FAILURE") && !strings.Contains(out, "EAP method EAP_MSCHAPV2 failed") && !strings.Contains(out, "received EAP_FAILURE") {
+		t.Errorf("strongSwan's log does not show the EAP failure:\n%s", out)
+	}
+	if !rw.events.wait(10*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventIKEDown) == 1 }) {
+		t.Fatalf("our side did not close the attempt:\n%s", rw.events)
+	}
+	if sas := rw.g.IKE().SAs(); len(sas) != 0 || pools[0].Online() != 0 {
+		t.Errorf("state left: %+v, %d leases", sas, pools[0].Online())
+	}
 }

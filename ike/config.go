@@ -89,6 +89,11 @@ const (
 	// AuthPubKey is a certificate and its private key: RSA, ECDSA or
 	// Ed25519 signatures (RFC 7296 Section 3.8, RFC 7427).
 	AuthPubKey
+	// AuthEAP (remote only) is EAP-MSCHAPv2 (RFC 7296 Section 2.16, RFC
+	// 2759) with AuthConfig.EAPPassword; we authenticate with a
+	// certificate (AuthPubKey locally), as the built-in Windows client
+	// requires.
+	AuthEAP
 )
 
 // String returns the name used in configuration files and logs.
@@ -98,6 +103,8 @@ func (m AuthMethod) String() string {
 		return "psk"
 	case AuthPubKey:
 		return "pubkey"
+	case AuthEAP:
+		return "eap-mschapv2"
 	}
 	return fmt.Sprintf("auth(%d)", uint8(m))
 }
@@ -121,6 +128,9 @@ type AuthConfig struct {
 	// certificate must chain to; CRLs are checked when given.
 	CAs  []*x509.Certificate
 	CRLs []*x509.RevocationList
+	// EAPPassword (remote, AuthEAP) returns the password of an EAP
+	// identity, false for an unknown one.
+	EAPPassword func(identity string) (password string, ok bool)
 }
 
 // PeerConfig is one connection: an IKE SA and the CHILD_SAs under it.
@@ -389,6 +399,15 @@ func (p *PeerConfig) validate(pools Pools) error {
 		case AuthPSK:
 			if len(side.a.PSK) == 0 {
 				errs = append(errs, fmt.Errorf("%s auth: psk without a key", side.name))
+			}
+		case AuthEAP:
+			if side.name == "local" {
+				errs = append(errs, errors.New("local auth: eap is for the remote end (we use a certificate)"))
+			} else if side.a.EAPPassword == nil {
+				errs = append(errs, errors.New("remote auth: eap needs EAPPassword"))
+			}
+			if p.Local.Method != AuthPubKey {
+				errs = append(errs, errors.New("remote auth eap: the local end must authenticate with a certificate"))
 			}
 		case AuthPubKey:
 			if side.name == "local" && (len(side.a.Certificates) == 0 || side.a.Key == nil) {

@@ -63,8 +63,13 @@
 // and per source address; above Config.CookieThreshold IKE_SA_INIT needs
 // a COOKIE.
 //
-// Not yet implemented (later issues): EAP, a childless IKE_AUTH as
-// initiator, MOBIKE as initiator (our own address changes), IKEv1.
+// EAP (v2_eap.go): as responder, EAP-MSCHAPv2 (the Windows client's
+// method) with our certificate, an EAP-Identity round, and the EAP MSK
+// keying both AUTH payloads; leases go to the EAP identity.
+//
+// Not yet implemented (later issues): other EAP methods and EAP as
+// initiator, a childless IKE_AUTH as initiator, MOBIKE as initiator (our
+// own address changes), IKEv1.
 //
 // # Virtual IP pools (pool.go)
 //

@@ -234,14 +234,17 @@ func (s *session) respondAuth(inner []wire.Payload, ep esp.Endpoint) []wire.Payl
 	if err := wire.CheckRules(wire.ExchangeIKEAuth, false, true, inner); err != nil {
 		return fail(wire.NotifyInvalidSyntax, err)
 	}
-	if _, ok := wire.Find[*wire.Auth](inner); !ok {
-		return fail(wire.NotifyAuthenticationFailed, errors.New("ike: EAP is not implemented (IKE_AUTH without AUTH)"))
+	if s.eap != nil {
+		return s.continueEAP(inner)
 	}
 	var idr *wire.ID
 	for _, p := range inner {
 		if id, ok := p.(*wire.ID); ok && id.Responder {
 			idr = id
 		}
+	}
+	if _, ok := wire.Find[*wire.Auth](inner); !ok {
+		return s.startEAP(inner, idr) // no AUTH: the initiator wants EAP
 	}
 	var peer *PeerConfig
 	var remoteID pki.Identity
@@ -275,6 +278,14 @@ func (s *session) respondAuth(inner []wire.Payload, ep esp.Endpoint) []wire.Payl
 	if err != nil {
 		return fail(wire.NotifyAuthenticationFailed, err)
 	}
+	return s.authorized(inner, out)
+}
+
+// authorized completes an authenticated IKE_AUTH request as responder:
+// inner is the request that carries the CHILD_SA (the first one with EAP),
+// out our ID and AUTH payloads so far.
+func (s *session) authorized(inner []wire.Payload, out []wire.Payload) []wire.Payload {
+	peer := s.peer
 	_, s.initialContact = wire.FindNotify(inner, wire.NotifyInitialContact)
 	if _, ok := wire.FindNotify(inner, wire.NotifyMOBIKESupported); ok && !peer.NoMOBIKE {
 		s.mobike = true
@@ -346,7 +357,7 @@ func (s *session) assignVIPs(cp *wire.CP) (*wire.CP, error) {
 	if len(pools) == 0 {
 		return nil, errors.New("ike: the connection has no pool")
 	}
-	vips, err := s.env.acquireVIPs(pools, s.remoteID.String(), req)
+	vips, err := s.env.acquireVIPs(pools, s.leaseKey(), req)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (s *session) successor(weInitiated bool, spii, spir uint64, p Proposal, key
 	n := &session{env: s.env, id: s.env.nextID(), peer: s.peer, initiator: weInitiated, state: StateEstablished,
 		spii: spii, spir: spir, local: s.local, remote: s.remote, nat: s.nat, encap: s.encap, fragOK: s.fragOK,
 		created: s.env.now(), prop: p, keys: keys, peerHashes: s.peerHashes,
-		remoteID: s.remoteID, lastHeard: s.env.now(), nextKeepalive: s.nextKeepalive}
+		remoteID: s.remoteID, eapIdentity: s.eapIdentity, lastHeard: s.env.now(), nextKeepalive: s.nextKeepalive}
 	var err error
 	if n.send, n.recv, err = keys.SKCiphers(p, weInitiated); err != nil {
 		return nil, err

@@ -298,6 +298,10 @@ type session struct {
 	initialContact bool
 	// mobike: both ends announced MOBIKE_SUPPORTED (RFC 4555).
 	mobike bool
+	// eap is the EAP conversation of IKE_AUTH as responder; eapIdentity
+	// the identity it proved, which keys the peer's leases.
+	eap         *eapState
+	eapIdentity string
 
 	lastHeard     time.Time
 	nextKeepalive time.Time
@@ -849,7 +853,7 @@ func (s *session) close(reason error, notify bool) {
 	}
 	s.children = nil
 	if len(s.vips) > 0 && s.leased {
-		s.env.releaseVIPs(s.remoteID.String(), s.vips)
+		s.env.releaseVIPs(s.leaseKey(), s.vips)
 	}
 	wasUp := s.state != StateConnecting
 	s.state = StateClosed
@@ -1075,6 +1079,15 @@ func (s *session) fail(err error) {
 // supersededLinger is how long a rekeyed IKE SA waits for the peer's
 // delete.
 const supersededLinger = 30 * time.Second
+
+// leaseKey is the identity the peer's virtual IPs are leased to: its EAP
+// identity, or its IKE identity.
+func (s *session) leaseKey() string {
+	if s.eapIdentity != "" {
+		return "eap:" + s.eapIdentity
+	}
+	return s.remoteID.String()
+}
 
 // rekeyIKE queues a rekey of the IKE SA.
 func (s *session) rekeyIKE() {
