@@ -127,6 +127,20 @@ func (b *builder) dir(name string) string {
 
 func (b *builder) global() {
 	cfg := b.cfg
+	seen := map[string]bool{}
+	for i, u := range cfg.EAPUsers {
+		f := fmt.Sprintf("eap_users[%d]", i)
+		switch {
+		case u.ID == "":
+			b.fail(f+".id", "empty")
+		case seen[u.ID]:
+			b.fail(f+".id", "%q: given twice", u.ID)
+		}
+		seen[u.ID] = true
+		if u.Secret == "" {
+			b.fail(f+".secret", "empty") // the secret itself is never quoted
+		}
+	}
 	for i, s := range cfg.Listen {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
@@ -472,16 +486,39 @@ func (b *builder) auth(c *Connection, p *ike.PeerConfig) {
 			return ike.AuthPubKey
 		case "psk":
 			return ike.AuthPSK
+		case "eap-mschapv2":
+			if field == "remote.auth" {
+				return ike.AuthEAP
+			}
 		}
-		if strings.HasPrefix(s, "eap") || strings.HasPrefix(s, "xauth") {
-			b.fail(path+"."+field, "%s is not supported yet (psk or pubkey)", s)
-		} else {
-			b.fail(path+"."+field, "%q: want psk or pubkey", s)
+		switch {
+		case s == "eap-mschapv2":
+			b.fail(path+"."+field, "eap-mschapv2 is for the remote end: we authenticate with a certificate (pubkey)")
+		case strings.HasPrefix(s, "eap") || strings.HasPrefix(s, "xauth"):
+			b.fail(path+"."+field, "%s is not supported yet (psk, pubkey or, remotely, eap-mschapv2)", s)
+		default:
+			b.fail(path+"."+field, "%q: want psk or pubkey (or eap-mschapv2 for remote)", s)
 		}
 		return 0
 	}
 	p.Local.Method = method("local.auth", c.Local.Auth)
 	p.Remote.Method = method("remote.auth", c.Remote.Auth)
+	if p.Remote.Method == ike.AuthEAP {
+		if p.Local.Method != ike.AuthPubKey {
+			b.fail(path+".local.auth", "remote.auth eap-mschapv2 needs our certificate: local.auth pubkey")
+		}
+		users := map[string]string{}
+		for _, u := range b.cfg.EAPUsers {
+			users[u.ID] = u.Secret
+		}
+		if len(users) == 0 {
+			b.fail(path+".remote.auth", "eap-mschapv2 needs eap_users")
+		}
+		p.Remote.EAPPassword = func(id string) (string, bool) {
+			pw, ok := users[id]
+			return pw, ok
+		}
+	}
 
 	if c.Local.ID != "" {
 		id, err := pki.ParseIdentity(c.Local.ID)

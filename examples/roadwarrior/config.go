@@ -47,6 +47,10 @@ type Config struct {
 	PKI PKIConfig `yaml:"pki"`
 	// Log configures the log on standard error.
 	Log LogConfig `yaml:"log"`
+	// EAPUsers are the EAP-MSCHAPv2 users of connections with remote.auth
+	// eap-mschapv2 (swanctl's eap secrets): identity and password. The
+	// passwords are secrets: they never reach a log.
+	EAPUsers []EAPUser `yaml:"eap_users"`
 	// Connections are the connections by name, in the order of the file:
 	// for an incoming IKE SA, the first connection whose addresses and
 	// identities match is used (as in strongSwan).
@@ -75,6 +79,15 @@ type TUNConfig struct {
 }
 
 // PoolConfig is a pool of virtual IP addresses (swanctl pools).
+// EAPUser is one EAP-MSCHAPv2 account.
+type EAPUser struct {
+	// ID is the EAP identity (the user name the client types).
+	ID string `yaml:"id"`
+	// Secret is the password.
+	Secret string `yaml:"secret"`
+}
+
+// PoolConfig is a virtual IP pool.
 type PoolConfig struct {
 	// Name is how connections refer to the pool. Required and unique.
 	Name string `yaml:"name"`

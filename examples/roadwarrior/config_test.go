@@ -188,7 +188,9 @@ func TestConfigErrors(t *testing.T) {
 		{"version both", []edit{{"connections.rw.version", "both"}}, "connections.rw.version: both: IKEv1 is not implemented yet"},
 		{"version 3", []edit{{"connections.rw.version", "3"}}, `connections.rw.version: "3"`},
 		{"several local subnets with IKEv1", []edit{{"connections.rw.version", "1"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
-		{"local auth eap", []edit{{"connections.rw.local.auth", "eap-mschapv2"}}, "connections.rw.local.auth: eap-mschapv2 is not supported yet"},
+		{"local auth eap", []edit{{"connections.rw.local.auth", "eap-mschapv2"}}, "connections.rw.local.auth: eap-mschapv2 is for the remote end"},
+		{"remote eap without users", []edit{{"connections.rw.remote.auth", "eap-mschapv2"}}, "connections.rw.remote.auth: eap-mschapv2 needs eap_users"},
+		{"remote eap with local psk", []edit{{"connections.rw.remote.auth", "eap-mschapv2"}}, "connections.rw.local.auth: remote.auth eap-mschapv2 needs our certificate"},
 		{"remote auth unknown", []edit{{"connections.rw.remote.auth", "password"}}, `connections.rw.remote.auth: "password": want psk or pubkey`},
 		{"local id pattern", []edit{{"connections.rw.local.id", "'*.example.com'"}}, "connections.rw.local.id: \"*.example.com\": our own identity cannot be a pattern"},
 		{"local id malformed", []edit{{"connections.rw.local.id", "'C=US, XX=vpn'"}}, "connections.rw.local.id"},
@@ -800,5 +802,45 @@ connections:
 		if _, err := generateCerts(cfg, path); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.local, err, tc.want)
 		}
+	}
+}
+
+// TestEAPUsers: remote.auth eap-mschapv2 takes its passwords from
+// eap_users; mistakes name the field and never quote a secret.
+func TestEAPUsers(t *testing.T) {
+	store := testStore(t)
+	base := `pki: {dir: ` + store + `}
+pools: [{name: rw4, addrs: 198.18.200.0/28}]
+eap_users:
+  - {id: alice, secret: alice-secret-123}
+  - {id: bob, secret: bob-secret-456}
+connections:
+  win:
+    local: {auth: pubkey, certs: [vpn]}
+    remote: {auth: eap-mschapv2}
+    local_ts: 203.0.113.0/26
+    pools: rw4
+`
+	rt, err := check([]byte(base), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rt.IKE.Peers[0]
+	if p.Remote.Method != ike.AuthEAP || p.Local.Method != ike.AuthPubKey {
+		t.Fatalf("methods %v %v", p.Local.Method, p.Remote.Method)
+	}
+	if pw, ok := p.Remote.EAPPassword("bob"); !ok || pw != "bob-secret-456" {
+		t.Errorf("bob: %q %v", pw, ok)
+	}
+	if _, ok := p.Remote.EAPPassword("mallory"); ok {
+		t.Error("an unknown user has a password")
+	}
+	bad := strings.Replace(base, "{id: bob, secret: bob-secret-456}", "{id: alice, secret: \"\"}", 1)
+	_, err = check([]byte(bad), "")
+	if err == nil || !strings.Contains(err.Error(), `eap_users[1].id: "alice": given twice`) || !strings.Contains(err.Error(), "eap_users[1].secret: empty") {
+		t.Errorf("errors: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "alice-secret") {
+		t.Error("an error quotes a secret")
 	}
 }

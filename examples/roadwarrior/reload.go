@@ -94,6 +94,8 @@ func (c *controller) planLocked(cfg *Config) (*change, error) {
 		return a == nil || b == nil || a.Addrs != b.Addrs || !slices.Equal(a.DNS, b.DNS)
 	}
 	global := old.DPDDelay != cfg.DPDDelay || old.PKI != cfg.PKI
+	// Changed EAP accounts change the connections that use them.
+	eapChanged := !slices.Equal(old.EAPUsers, cfg.EAPUsers)
 	oldPeers := peersByName(c.rt)
 	newPeers := peersByName(rt)
 	names := map[string]bool{}
@@ -105,6 +107,7 @@ func (c *controller) planLocked(cfg *Config) (*change, error) {
 			ch.result.Added = append(ch.result.Added, cn.Name)
 		case connChanged(o, cn) || (isEnabled(o) || isEnabled(cn)) &&
 			(global || slices.ContainsFunc(slices.Concat(o.Pools, cn.Pools), poolChanged)) ||
+			eapChanged && (o.Remote.Auth == "eap-mschapv2" || cn.Remote.Auth == "eap-mschapv2") ||
 			oldPeers[cn.Name] != nil && newPeers[cn.Name] != nil && !sameCredentials(oldPeers[cn.Name], newPeers[cn.Name]):
 			ch.result.Changed = append(ch.result.Changed, cn.Name)
 			ch.teardown = append(ch.teardown, cn.Name)
