@@ -84,26 +84,8 @@ func TestInteropStartTrap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
-	const scen = "ike/testdata/interop/ikev2-net2net"
-	rig := interop.Available(t)
-	if err := rig.NetUp(false); err != nil {
-		t.Fatal(err)
-	}
-	info := rig.Info(scen)
-	if err := rig.Start("right", scen); err != nil {
-		t.Fatal(err)
-	}
-	psk := []byte(info["PSK"])
-	peer := &ike.PeerConfig{
-		Name:        "net",
-		RemoteHost:  netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
-		LocalAddr:   netip.MustParseAddr(info["LEFT_ADDR"]),
-		StartAction: ike.StartTrap,
-		Local:       ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "left.example.com"), PSK: psk},
-		Remote:      ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "vpn.example.com"), PSK: psk},
-		Children: []*ike.ChildConfig{{Name: "net", LocalTS: selectors(prefixes(t, "198.18.2.0/24")),
-			RemoteTS: selectors(prefixes(t, "203.0.113.0/26 198.18.1.0/24"))}},
-	}
+	rig, info, peer := netToNet(t)
+	peer.StartAction = ike.StartTrap
 	events := newEventLog()
 	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, nil, prefixes(t, "203.0.113.0/26 198.18.1.0/24"),
 		&ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add})
@@ -205,18 +187,11 @@ func TestInteropRedirect(t *testing.T) {
 	t.Log(fmt.Sprint(sa.Local))
 }
 
-// TestInteropEAPMSCHAPv2: strongSwan's client authenticates with
-// EAP-MSCHAPv2 (identity alice, like the Windows client: its IDi is its
-// address) after an EAP-Identity round; our gateway proves itself with
-// the rig's RSA server certificate, then both AUTHs use the EAP MSK. The
-// virtual IP is leased to the EAP identity; pings pass.
-func TestInteropEAPMSCHAPv2(t *testing.T) {
-	if testing.Short() {
-		t.Skip("interop test")
-	}
-	const scen = "ikev2-eap"
-	rig := interop.Available(t)
-	info := rig.Info(scen)
+// eapPeer is our connection for the rig's ikev2-eap scenario: the rig's
+// RSA server certificate, EAP-MSCHAPv2 for the client with the given
+// password for its identity.
+func eapPeer(t *testing.T, info map[string]string, password string) (*ike.PeerConfig, ike.Pools) {
+	t.Helper()
 	certPEM, err := os.ReadFile(info["SERVER_CERT"])
 	if err != nil {
 		t.Fatal(err)
@@ -236,11 +211,24 @@ func TestInteropEAPMSCHAPv2(t *testing.T) {
 	peer, pools := rwConfig(t, info, false)
 	peer.Local = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, info["SERVER_ID"]), Certificates: []*x509.Certificate{cert}, Key: key}
 	peer.Remote = ike.AuthConfig{Method: ike.AuthEAP, EAPPassword: func(id string) (string, bool) {
-		if id == info["EAP_USER"] {
-			return info["EAP_PASS"], true
-		}
-		return "", false
+		return password, id == info["EAP_USER"]
 	}}
+	return peer, pools
+}
+
+// TestInteropEAPMSCHAPv2: strongSwan's client authenticates with
+// EAP-MSCHAPv2 (identity alice, like the Windows client: its IDi is its
+// address) after an EAP-Identity round; our gateway proves itself with
+// the rig's RSA server certificate, then both AUTHs use the EAP MSK. The
+// virtual IP is leased to the EAP identity; pings pass.
+func TestInteropEAPMSCHAPv2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-eap"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	peer, pools := eapPeer(t, info, info["EAP_PASS"])
 	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
 	out, err := rw.initiate(scen)
 	if err != nil {
@@ -267,19 +255,7 @@ func TestInteropEAPWrongPassword(t *testing.T) {
 	const scen = "ikev2-eap"
 	rig := interop.Available(t)
 	info := rig.Info(scen)
-	certPEM, _ := os.ReadFile(info["SERVER_CERT"])
-	keyPEM, _ := os.ReadFile(info["SERVER_KEY"])
-	cert, err := pki.ParseCertificate(certPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := pki.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, pools := rwConfig(t, info, false)
-	peer.Local = ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, info["SERVER_ID"]), Certificates: []*x509.Certificate{cert}, Key: key}
-	peer.Remote = ike.AuthConfig{Method: ike.AuthEAP, EAPPassword: func(string) (string, bool) { return "not-" + info["EAP_PASS"], true }}
+	peer, pools := eapPeer(t, info, "not-"+info["EAP_PASS"])
 	rw := startRoadwarrior(t, rig, scen, false, false, peer, pools)
 	out, err := rw.initiate(scen)
 	if err == nil {

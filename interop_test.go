@@ -334,14 +334,11 @@ func TestInteropRoadwarriorPSK(t *testing.T) {
 
 var _ = wire.ProtocolESP
 
-// TestInteropNetToNetInitiator is scenario 3: our gateway initiates a
-// net-to-net tunnel to strongSwan with one TSi and two TSr in one
-// CHILD_SA, then adds a second CHILD_SA with CREATE_CHILD_SA (with PFS);
-// pings go both ways, and our delete reaches strongSwan.
-func TestInteropNetToNetInitiator(t *testing.T) {
-	if testing.Short() {
-		t.Skip("interop test")
-	}
+// netToNet brings up the rig with strongSwan as the net-to-net responder
+// of ike/testdata/interop/ikev2-net2net and returns our side's connection:
+// PSK, site 198.18.2.0/24 to the two subnets in one CHILD_SA.
+func netToNet(t *testing.T) (*interop.Rig, map[string]string, *ike.PeerConfig) {
+	t.Helper()
 	const scen = "ike/testdata/interop/ikev2-net2net"
 	rig := interop.Available(t)
 	if err := rig.NetUp(false); err != nil {
@@ -352,19 +349,29 @@ func TestInteropNetToNetInitiator(t *testing.T) {
 		t.Fatal(err)
 	}
 	psk := []byte(info["PSK"])
-	site := selectors(prefixes(t, "198.18.2.0/24"))
-	peer := &ike.PeerConfig{
+	return rig, info, &ike.PeerConfig{
 		Name:       "net",
 		RemoteHost: netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
 		LocalAddr:  netip.MustParseAddr(info["LEFT_ADDR"]),
 		Local:      ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "left.example.com"), PSK: psk},
 		Remote:     ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "vpn.example.com"), PSK: psk},
-		Children: []*ike.ChildConfig{
-			{Name: "net", LocalTS: site, RemoteTS: selectors(prefixes(t, "203.0.113.0/26 198.18.1.0/24"))},
-			{Name: "pfs", LocalTS: site, RemoteTS: selectors(prefixes(t, "198.18.1.0/24")),
-				ESPProposals: ike.MustParseProposals("aes256gcm16-modp2048", wire.ProtocolESP), Strict: true},
-		},
+		Children: []*ike.ChildConfig{{Name: "net", LocalTS: selectors(prefixes(t, "198.18.2.0/24")),
+			RemoteTS: selectors(prefixes(t, "203.0.113.0/26 198.18.1.0/24"))}},
 	}
+}
+
+// TestInteropNetToNetInitiator is scenario 3: our gateway initiates a
+// net-to-net tunnel to strongSwan with one TSi and two TSr in one
+// CHILD_SA, then adds a second CHILD_SA with CREATE_CHILD_SA (with PFS);
+// pings go both ways, and our delete reaches strongSwan.
+func TestInteropNetToNetInitiator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	rig, info, peer := netToNet(t)
+	peer.Children = append(peer.Children, &ike.ChildConfig{Name: "pfs", LocalTS: peer.Children[0].LocalTS,
+		RemoteTS:     selectors(prefixes(t, "198.18.1.0/24")),
+		ESPProposals: ike.MustParseProposals("aes256gcm16-modp2048", wire.ProtocolESP), Strict: true})
 	events := newEventLog()
 	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add}
 	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, nil, prefixes(t, "203.0.113.0/26 198.18.1.0/24"), cfg)

@@ -102,6 +102,17 @@ func (s *session) authCandidates() []*PeerConfig {
 	return out
 }
 
+// isAskedFor reports whether the IDr the peer sent (nil: none) names our
+// identity for p: a peer that wants another of our identities is not for
+// this connection.
+func (s *session) isAskedFor(p *PeerConfig, idr *wire.ID) bool {
+	if idr == nil {
+		return true
+	}
+	want, err := pki.NewIdentity(pki.IDType(idr.IDType), idr.Data)
+	return err != nil || s.localIdentity(p).Equal(want)
+}
+
 // localIdentity is the identity we send for p.
 func (s *session) localIdentity(p *PeerConfig) pki.Identity {
 	if p.Local.ID.Type != 0 {
@@ -250,11 +261,8 @@ func (s *session) respondAuth(inner []wire.Payload, ep esp.Endpoint) []wire.Payl
 	var remoteID pki.Identity
 	var errs []error
 	for _, cand := range s.authCandidates() {
-		if idr != nil {
-			want, err := pki.NewIdentity(pki.IDType(idr.IDType), idr.Data)
-			if err == nil && !s.localIdentity(cand).Equal(want) {
-				continue // the peer wants another of our identities
-			}
+		if !s.isAskedFor(cand, idr) {
+			continue
 		}
 		id, err := s.verifyPeer(cand, inner, false, s.init.Request, s.init.Nr)
 		if err != nil {

@@ -347,10 +347,10 @@ func subsetTS(got, offered []esp.Selector, vip bool) bool {
 	if len(got) == 0 {
 		return false
 	}
+	if vip {
+		return true
+	}
 	for _, g := range got {
-		if vip {
-			continue
-		}
 		in := false
 		for _, o := range offered {
 			if x, ok := g.Intersect(o); ok && x == g {

@@ -100,11 +100,8 @@ func (s *session) startEAP(inner []wire.Payload, idr *wire.ID) []wire.Payload {
 		if cand.Remote.Method != AuthEAP || cand.Local.Method != AuthPubKey {
 			continue
 		}
-		if idr != nil {
-			want, err := pki.NewIdentity(pki.IDType(idr.IDType), idr.Data)
-			if err == nil && !s.localIdentity(cand).Equal(want) {
-				continue
-			}
+		if !s.isAskedFor(cand, idr) {
+			continue
 		}
 		peer = cand
 		break

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -156,7 +155,7 @@ connections:
 	defer cancel()
 	cmd := rig.Command(ctx, "exec", "right", "sh", "-c", `echo $$ > "$1"; shift; exec "$@"`, "sh", pidFile,
 		bin, "-config", conf, "-socket", sock)
-	var serverLog cliLog
+	var serverLog syncBuffer
 	cmd.Stdout, cmd.Stderr = &serverLog, &serverLog
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -458,22 +457,3 @@ connections:
 // swanIKE matches an established IKE SA in swanctl --list-sas: its name
 // and SPIs.
 var swanIKE = regexp.MustCompile(`(?m)^(\S+): #\d+, ESTABLISHED, IKEv2, ([0-9a-f]{16}_i\*? [0-9a-f]{16}_r\*?)`)
-
-// cliLog is the server's output, written by the command's copying
-// goroutines and read by the test.
-type cliLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *cliLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *cliLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
