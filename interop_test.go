@@ -757,7 +757,7 @@ func TestInteropDPD(t *testing.T) {
 		t.Errorf("pool: %d leases online", pools[0].Online())
 	}
 	for _, c := range sa.Children {
-		if _, ok := rw.g.Engine().SA(esp.DirIn, c.InSPI); ok {
+		if _, ok := rw.g.Engine().SA(esp.InSA(c.InSPI)); ok {
 			t.Errorf("inbound SA %08x still installed", c.InSPI)
 		}
 	}

@@ -325,7 +325,7 @@ func (w *rekeyWatch) event(e ike.Event) {
 	w.tr.event(w.name, e)
 	var sa *esp.SA
 	if e.Kind == ike.EventChildUp {
-		sa, _ = w.g.Engine().SA(esp.DirIn, e.InSPI)
+		sa, _ = w.g.Engine().SA(esp.InSA(e.InSPI))
 	}
 	w.mu.Lock()
 	w.counts[rekeyEventKey{e.Kind, e.Rekey}]++
@@ -691,9 +691,10 @@ func checkRekeyedSAs(t *testing.T, gA, gB *Gateway, connA, connB string, prev *r
 		name    string
 		g       *Gateway
 		in, out uint32
-	}{{"A", gA, ca.InSPI, ca.OutSPI}, {"B", gB, cb.InSPI, cb.OutSPI}} {
-		_, okIn := x.g.Engine().SA(esp.DirIn, x.in)
-		_, okOut := x.g.Engine().SA(esp.DirOut, x.out)
+		policy  uint32
+	}{{"A", gA, ca.InSPI, ca.OutSPI, ca.Policy}, {"B", gB, cb.InSPI, cb.OutSPI, cb.Policy}} {
+		_, okIn := x.g.Engine().SA(esp.InSA(x.in))
+		_, okOut := x.g.Engine().SA(esp.OutSA(x.policy, x.out))
 		if !okIn || !okOut {
 			t.Errorf("%s: the engine lacks the CHILD_SA's SAs %08x (in: %v) / %08x (out: %v)", x.name, x.in, okIn, x.out, okOut)
 		}
@@ -713,9 +714,10 @@ func checkRekeyedSAs(t *testing.T, gA, gB *Gateway, connA, connB string, prev *r
 			name    string
 			g       *Gateway
 			in, out uint32
-		}{{"A", gA, prev.inSPI, prev.outSPI}, {"B", gB, prev.outSPI, prev.inSPI}} {
-			_, okIn := x.g.Engine().SA(esp.DirIn, x.in)
-			_, okOut := x.g.Engine().SA(esp.DirOut, x.out)
+			policy  uint32 // a rekey hands the policy over
+		}{{"A", gA, prev.inSPI, prev.outSPI, ca.Policy}, {"B", gB, prev.outSPI, prev.inSPI, cb.Policy}} {
+			_, okIn := x.g.Engine().SA(esp.InSA(x.in))
+			_, okOut := x.g.Engine().SA(esp.OutSA(x.policy, x.out))
 			if !okIn || okOut {
 				t.Errorf("%s: the old CHILD_SA's inbound SA %08x installed: %v (want true), outbound SA %08x: %v (want false)", x.name, x.in, okIn, x.out, okOut)
 			}

@@ -68,7 +68,8 @@ func (k EventKind) String() string {
 }
 
 // Event is what the Engine tells IKE: an Acquire with the flow that
-// triggered it, or an Expire of the SA with SPI and Dir.
+// triggered it, or an Expire of the SA with SPI and Dir (and, for both, the
+// policy: SA returns the expired SA's key).
 type Event struct {
 	Kind     EventKind
 	PolicyID uint32
@@ -76,6 +77,43 @@ type Event struct {
 	Dir      Direction
 	Flow     Flow
 }
+
+// SA returns the key of the SA an Expire event is about.
+func (ev Event) SA() SAKey {
+	if ev.Dir == DirIn {
+		return InSA(ev.SPI)
+	}
+	return OutSA(ev.PolicyID, ev.SPI)
+}
+
+// SAKey names an installed SA. An inbound SA is named by its SPI alone: the
+// engine chose it (AllocSPI), so it is unique. An outbound SA needs its
+// policy too, since its SPI was chosen by the peer, and two peers may choose
+// the same one (RFC 4301 §4.1: an SA is identified by the SPI together with
+// its destination).
+type SAKey struct {
+	Dir Direction
+	SPI uint32
+	// Policy is the ID of an outbound SA's policy; inbound keys leave it 0.
+	Policy uint32
+}
+
+// InSA is the key of the inbound SA with SPI spi.
+func InSA(spi uint32) SAKey { return SAKey{Dir: DirIn, SPI: spi} }
+
+// OutSA is the key of the outbound SA with SPI spi of the policy policyID.
+func OutSA(policyID, spi uint32) SAKey { return SAKey{Dir: DirOut, SPI: spi, Policy: policyID} }
+
+// String returns "in 0x1234abcd" or "out 0x1234abcd (policy 7)".
+func (k SAKey) String() string {
+	if k.Dir == DirIn {
+		return fmt.Sprintf("in %#08x", k.SPI)
+	}
+	return fmt.Sprintf("out %#08x (policy %d)", k.SPI, k.Policy)
+}
+
+// outKey is an SAKey of an outbound SA without its direction.
+type outKey struct{ policy, spi uint32 }
 
 // EngineConfig configures an Engine. TUN and Bind are required.
 type EngineConfig struct {
@@ -129,7 +167,7 @@ type Engine struct {
 	spd        SPD[*policyState]
 	mu         sync.Mutex                          // serializes SA changes
 	sad        atomic.Pointer[map[uint32]*saEntry] // inbound SAs by SPI
-	out        map[uint32]*saEntry                 // outbound SAs by SPI, under mu
+	out        map[outKey]*saEntry                 // outbound SAs by policy and SPI, under mu
 	reserved   map[uint32]struct{}                 // SPIs from AllocSPI not yet installed, under mu
 	locals     map[uint16]*LocalConn               // under mu
 	localsSnap atomic.Pointer[map[uint16]*LocalConn]
@@ -167,6 +205,14 @@ type saEntry struct {
 	hard     atomic.Bool
 	// retireAt is when RetireSA's delay ends (Unix nanoseconds; 0: never).
 	retireAt atomic.Int64
+}
+
+// key returns the entry's SAKey.
+func (ent *saEntry) key() SAKey {
+	if ent.dir == DirIn {
+		return InSA(ent.sa.spi)
+	}
+	return OutSA(ent.policyID, ent.sa.spi)
 }
 
 // policyState is the runtime state of one policy.
@@ -227,7 +273,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: cfg, log: cfg.Logger, now: cfg.Now,
-		out:      map[uint32]*saEntry{},
+		out:      map[outKey]*saEntry{},
 		reserved: map[uint32]struct{}{},
 		events:   make(chan Event, 256),
 		cryptQ:   make(chan *batch, 1024),

@@ -79,11 +79,12 @@ func (e *Engine) AddSA(dir Direction, p SAParams, policyID uint32, life Lifetime
 		e.mu.Unlock()
 		return nil, fmt.Errorf("%w: %d", ErrNoPolicy, policyID)
 	}
-	if _, dup := e.out[p.SPI]; dup {
+	k := outKey{policyID, p.SPI}
+	if _, dup := e.out[k]; dup {
 		e.mu.Unlock()
-		return nil, fmt.Errorf("esp: outbound SPI %#x in use", p.SPI)
+		return nil, fmt.Errorf("esp: outbound SPI %#x of policy %d in use", p.SPI, policyID)
 	}
-	e.out[p.SPI] = ent
+	e.out[k] = ent
 	st.out.Store(ent)
 	e.mu.Unlock()
 	e.flushHeld(st, ent)
@@ -138,73 +139,69 @@ func (e *Engine) ReleaseSPI(spi uint32) {
 // the NAT-T port, a NAT's new mapping, a MOBIKE address update (RFC 4555).
 // Packets already queued may still leave for the old endpoints. Inbound SAs
 // need no update: they are found by SPI wherever their packets come from.
-func (e *Engine) UpdateSA(dir Direction, spi uint32, local, remote netip.AddrPort) error {
-	if dir != DirOut {
+func (e *Engine) UpdateSA(k SAKey, local, remote netip.AddrPort) error {
+	if k.Dir != DirOut {
 		return errors.New("esp: only outbound SAs have endpoints to update")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ent, ok := e.out[spi]
+	ent, ok := e.out[outKey{k.Policy, k.SPI}]
 	if !ok {
-		return fmt.Errorf("esp: no outbound SA %#x", spi)
+		return fmt.Errorf("esp: no SA %v", k)
 	}
 	ent.ep.Store(e.endpoint(local, remote))
 	return nil
 }
 
-// DeleteSA removes the SA with the given SPI and direction, and reports
-// whether there was one. A deleted outbound SA leaves its policy without an
-// SA unless a newer one replaced it.
-func (e *Engine) DeleteSA(dir Direction, spi uint32) bool {
+// DeleteSA removes the SA k, and reports whether there was one. A deleted
+// outbound SA leaves its policy without an SA unless a newer one replaced
+// it.
+func (e *Engine) DeleteSA(k SAKey) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.deleteSALocked(dir, spi) != nil
+	return e.deleteSALocked(k) != nil
 }
 
-func (e *Engine) deleteSALocked(dir Direction, spi uint32) *saEntry {
-	if dir == DirIn {
+func (e *Engine) deleteSALocked(k SAKey) *saEntry {
+	if k.Dir == DirIn {
 		old := *e.sad.Load()
-		ent, ok := old[spi]
+		ent, ok := old[k.SPI]
 		if !ok {
 			return nil
 		}
 		next := maps.Clone(old)
-		delete(next, spi)
+		delete(next, k.SPI)
 		e.sad.Store(&next)
 		return ent
 	}
-	ent, ok := e.out[spi]
+	key := outKey{k.Policy, k.SPI}
+	ent, ok := e.out[key]
 	if !ok {
 		return nil
 	}
-	delete(e.out, spi)
+	delete(e.out, key)
 	if _, st, ok := e.spd.Get(ent.policyID); ok {
 		st.out.CompareAndSwap(ent, nil)
 	}
 	return ent
 }
 
-// RetireSA removes the SA with the given SPI and direction once d has
-// passed, and reports whether there is one. Until then it works as before:
+// RetireSA removes the SA k once d has passed, and reports whether there is
+// one. Until then it works as before:
 // an inbound SA that a rekey replaced stays for the packets the peer sealed
 // with it before it switched to the new one, which may arrive after the
 // delete exchange that ends it (strongSwan's delete_rekeyed_delay). The
 // lifetime checks remove it, within a second of the deadline, without an
 // Expire event.
-func (e *Engine) RetireSA(dir Direction, spi uint32, d time.Duration) bool {
+func (e *Engine) RetireSA(k SAKey, d time.Duration) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var ent *saEntry
-	if dir == DirIn {
-		ent = (*e.sad.Load())[spi]
-	} else {
-		ent = e.out[spi]
-	}
+	ent := e.entryLocked(k)
 	if ent == nil {
 		return false
 	}
 	if d <= 0 {
-		e.deleteSALocked(dir, spi)
+		e.deleteSALocked(k)
 		return true
 	}
 	ent.retireAt.Store(e.now().Add(d).UnixNano())
@@ -218,19 +215,23 @@ func (e *Engine) retire(ent *saEntry) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	cur := e.out[ent.sa.spi]
-	if ent.dir == DirIn {
-		cur = (*e.sad.Load())[ent.sa.spi]
-	}
-	if cur == ent {
-		e.deleteSALocked(ent.dir, ent.sa.spi)
+	if k := ent.key(); e.entryLocked(k) == ent {
+		e.deleteSALocked(k)
 	}
 }
 
-// SA returns the installed SA with the given SPI and direction.
-func (e *Engine) SA(dir Direction, spi uint32) (*SA, bool) {
-	if dir == DirIn {
-		ent, ok := (*e.sad.Load())[spi]
+// entryLocked returns the SA k, nil if there is none.
+func (e *Engine) entryLocked(k SAKey) *saEntry {
+	if k.Dir == DirIn {
+		return (*e.sad.Load())[k.SPI]
+	}
+	return e.out[outKey{k.Policy, k.SPI}]
+}
+
+// SA returns the installed SA k.
+func (e *Engine) SA(k SAKey) (*SA, bool) {
+	if k.Dir == DirIn {
+		ent, ok := (*e.sad.Load())[k.SPI]
 		if !ok {
 			return nil, false
 		}
@@ -238,7 +239,7 @@ func (e *Engine) SA(dir Direction, spi uint32) (*SA, bool) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ent, ok := e.out[spi]
+	ent, ok := e.out[outKey{k.Policy, k.SPI}]
 	if !ok {
 		return nil, false
 	}
@@ -275,7 +276,9 @@ func (e *Engine) checkLife(ent *saEntry, now time.Time) {
 func (e *Engine) expire(ent *saEntry) {
 	if ent.hard.CompareAndSwap(false, true) {
 		e.mu.Lock()
-		e.deleteSALocked(ent.dir, ent.sa.spi)
+		if k := ent.key(); e.entryLocked(k) == ent {
+			e.deleteSALocked(k)
+		}
 		e.mu.Unlock()
 		e.emit(Event{Kind: EventHardExpire, PolicyID: ent.policyID, SPI: ent.sa.spi, Dir: ent.dir})
 	}

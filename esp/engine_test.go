@@ -148,8 +148,8 @@ func TestEngineRekeyNoLoss(t *testing.T) {
 			t.Fatalf("%d of %d packets arrived; A %+v, B %+v, network %+v", n, total, a.e.Stats(), b.e.Stats(), network.Stats())
 		}
 		if pendingOld != 0 {
-			if sa, ok := b.e.SA(esp.DirIn, spi); ok && sa.Stats().Packets > 0 {
-				if !b.e.DeleteSA(esp.DirIn, pendingOld) {
+			if sa, ok := b.e.SA(esp.InSA(spi)); ok && sa.Stats().Packets > 0 {
+				if !b.e.DeleteSA(esp.InSA(pendingOld)) {
 					t.Fatal("old inbound SA missing")
 				}
 				pendingOld = 0
@@ -163,7 +163,7 @@ func TestEngineRekeyNoLoss(t *testing.T) {
 			if _, err := a.e.AddSA(esp.DirOut, params(next, outerA, outerB), 1, esp.Lifetime{}); err != nil {
 				t.Fatal(err)
 			}
-			if !a.e.DeleteSA(esp.DirOut, spi) {
+			if !a.e.DeleteSA(esp.OutSA(1, spi)) {
 				t.Fatal("old outbound SA missing")
 			}
 			pendingOld, spi = spi, next
@@ -224,7 +224,7 @@ func TestEngineLifetimePackets(t *testing.T) {
 		recv(t, b, 5*time.Second)
 	}
 	ev := waitEvent(t, a.e, esp.EventSoftExpire)
-	if ev.SPI != 0x3000 || ev.Dir != esp.DirOut {
+	if ev.SPI != 0x3000 || ev.Dir != esp.DirOut || ev.SA() != esp.OutSA(1, 0x3000) {
 		t.Fatalf("soft expire %+v", ev)
 	}
 	for i := range uint32(5) {
@@ -232,7 +232,7 @@ func TestEngineLifetimePackets(t *testing.T) {
 		recv(t, b, 5*time.Second)
 	}
 	waitEvent(t, a.e, esp.EventHardExpire)
-	if _, ok := a.e.SA(esp.DirOut, 0x3000); ok {
+	if _, ok := a.e.SA(esp.OutSA(1, 0x3000)); ok {
 		t.Fatal("SA still installed after its hard expiry")
 	}
 	a.dev.Inbound <- udp(99, 10)
@@ -263,7 +263,7 @@ func TestEngineLifetimeTime(t *testing.T) {
 	now = now.Add(time.Hour)
 	e.CheckLifetimes()
 	waitEvent(t, e, esp.EventHardExpire)
-	if _, ok := e.SA(esp.DirIn, 0x4000); ok {
+	if _, ok := e.SA(esp.InSA(0x4000)); ok {
 		t.Fatal("inbound SA still installed after its hard expiry")
 	}
 }
@@ -288,31 +288,31 @@ func TestEngineRetireSA(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if e.RetireSA(esp.DirIn, 0x9999, time.Second) {
+	if e.RetireSA(esp.InSA(0x9999), time.Second) {
 		t.Error("retired an SA that is not there")
 	}
-	if !e.RetireSA(esp.DirIn, 0x4100, 5*time.Second) || !e.RetireSA(esp.DirIn, 0x4200, 0) || !e.RetireSA(esp.DirIn, 0x4300, 5*time.Second) {
+	if !e.RetireSA(esp.InSA(0x4100), 5*time.Second) || !e.RetireSA(esp.InSA(0x4200), 0) || !e.RetireSA(esp.InSA(0x4300), 5*time.Second) {
 		t.Fatal("RetireSA")
 	}
-	if _, ok := e.SA(esp.DirIn, 0x4200); ok {
+	if _, ok := e.SA(esp.InSA(0x4200)); ok {
 		t.Error("a zero delay did not remove the SA")
 	}
 	// 0x4300 is deleted and installed again before the deadline.
-	e.DeleteSA(esp.DirIn, 0x4300)
+	e.DeleteSA(esp.InSA(0x4300))
 	if _, err := e.AddSA(esp.DirIn, params(0x4300, outerA, outerB), 1, esp.Lifetime{}); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(4 * time.Second)
 	e.CheckLifetimes()
-	if _, ok := e.SA(esp.DirIn, 0x4100); !ok {
+	if _, ok := e.SA(esp.InSA(0x4100)); !ok {
 		t.Fatal("retired before its deadline")
 	}
 	now = now.Add(2 * time.Second)
 	e.CheckLifetimes()
-	if _, ok := e.SA(esp.DirIn, 0x4100); ok {
+	if _, ok := e.SA(esp.InSA(0x4100)); ok {
 		t.Error("still there after its deadline")
 	}
-	if _, ok := e.SA(esp.DirIn, 0x4300); !ok {
+	if _, ok := e.SA(esp.InSA(0x4300)); !ok {
 		t.Error("the old deadline removed the SA installed again")
 	}
 	select {
@@ -598,10 +598,10 @@ func TestEngineUpdateSA(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := a.e.UpdateSA(esp.DirOut, 0x9000, netip.AddrPortFrom(outerA, 4500), netip.AddrPortFrom(moved, 4500)); err != nil {
+	if err := a.e.UpdateSA(esp.OutSA(1, 0x9000), netip.AddrPortFrom(outerA, 4500), netip.AddrPortFrom(moved, 4500)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.e.UpdateSA(esp.DirOut, 0x9999, netip.AddrPortFrom(outerA, 4500), netip.AddrPortFrom(moved, 4500)); err == nil {
+	if err := a.e.UpdateSA(esp.OutSA(1, 0x9999), netip.AddrPortFrom(outerA, 4500), netip.AddrPortFrom(moved, 4500)); err == nil {
 		t.Fatal("updating an unknown SA succeeded")
 	}
 	a.dev.Inbound <- udp(2, 10)
@@ -687,5 +687,45 @@ func TestEngineDemux(t *testing.T) {
 			t.Fatalf("stats %+v", st)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestEngineOutboundSPIPerPolicy: peers choose outbound SPIs, so two peers
+// may choose the same one; the engine keeps both SAs apart by their policy,
+// and removing or moving one leaves the other working.
+func TestEngineOutboundSPIPerPolicy(t *testing.T) {
+	a, b, _ := pair(t, 0)
+	other := netip.MustParsePrefix("198.18.3.0/24")
+	if err := a.e.SetPolicy(esp.Policy{ID: 2, Priority: 100, Action: esp.ActionProtect,
+		Local: []esp.Selector{esp.SelectorFromPrefix(netA)}, Remote: []esp.Selector{esp.SelectorFromPrefix(other)}}); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, a, b, 0x5000, esp.Lifetime{})
+	second := netip.MustParseAddr("198.51.100.9")
+	if _, err := a.e.AddSA(esp.DirOut, params(0x5000, outerA, second), 2, esp.Lifetime{}); err != nil {
+		t.Fatalf("the same outbound SPI for another policy: %v", err)
+	}
+	if _, err := a.e.AddSA(esp.DirOut, params(0x5000, outerA, outerB), 1, esp.Lifetime{}); err == nil {
+		t.Fatal("a second outbound SA with the same SPI and policy was installed")
+	}
+	one, ok1 := a.e.SA(esp.OutSA(1, 0x5000))
+	two, ok2 := a.e.SA(esp.OutSA(2, 0x5000))
+	if !ok1 || !ok2 || one == two {
+		t.Fatalf("outbound SAs of policies 1 and 2: %v %v, distinct %v", ok1, ok2, one != two)
+	}
+	if _, ok := a.e.SA(esp.OutSA(3, 0x5000)); ok {
+		t.Fatal("found an outbound SA for a policy without one")
+	}
+	if err := a.e.UpdateSA(esp.OutSA(2, 0x5000), netip.AddrPortFrom(outerA, 4500), netip.AddrPortFrom(second, 4501)); err != nil {
+		t.Fatal(err)
+	}
+	if !a.e.DeleteSA(esp.OutSA(2, 0x5000)) || a.e.DeleteSA(esp.OutSA(2, 0x5000)) {
+		t.Fatal("DeleteSA of policy 2's SA")
+	}
+	// Policy 1's SA with the same SPI still carries traffic.
+	a.dev.Inbound <- udp(1, 10)
+	recv(t, b, 5*time.Second)
+	if _, ok := a.e.SA(esp.OutSA(1, 0x5000)); !ok {
+		t.Fatal("policy 1's SA went with policy 2's")
 	}
 }

@@ -20,9 +20,11 @@ type Dataplane interface {
 	// an outbound SA replaces the policy's previous one atomically.
 	AddSA(dir esp.Direction, p esp.SAParams, policyID uint32, life esp.Lifetime) (*esp.SA, error)
 	// UpdateSA moves an outbound SA to new endpoints.
-	UpdateSA(dir esp.Direction, spi uint32, local, remote netip.AddrPort) error
-	// DeleteSA removes an SA and reports whether it was there.
-	DeleteSA(dir esp.Direction, spi uint32) bool
+	UpdateSA(k esp.SAKey, local, remote netip.AddrPort) error
+	// DeleteSA removes an SA and reports whether it was there. Outbound
+	// SAs are named with their policy (esp.OutSA): the peers choose their
+	// SPIs, and two peers may choose the same.
+	DeleteSA(k esp.SAKey) bool
 	// SetPolicy adds or replaces a policy; DeletePolicy removes one.
 	SetPolicy(p esp.Policy) error
 	DeletePolicy(id uint32) bool

@@ -46,11 +46,15 @@ type Manager struct {
 	nextID    atomic.Uint64
 	policyID  atomic.Uint32
 
-	mu       sync.Mutex
-	traps    map[trapKey]uint32 // trap policies by connection and child
-	trapped  map[uint32]string  // connection of each trap policy
-	bySPI    map[uint64]*box
-	byInit   map[initKey]*box // responder SAs by (SPIi, peer), for IKE_SA_INIT retransmissions
+	mu      sync.Mutex
+	traps   map[trapKey]uint32 // trap policies by connection and child
+	trapped map[uint32]string  // connection of each trap policy
+	bySPI   map[uint64]*box
+	byInit  map[initKey]*box // responder SAs by (SPIi, peer), for IKE_SA_INIT retransmissions
+	// childIKE tells which IKE SA (our SPI) holds the CHILD_SA of each
+	// dataplane SA, so that an expiry event finds its session without
+	// asking them all. A hint: CHILD_SAs that moved are found by search.
+	childIKE map[esp.SAKey]uint64
 	halfOpen int
 	// reauth maps the IKE SA being made by a reauthentication to the one
 	// it replaces.
@@ -141,6 +145,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		reauth:       map[*box]*box{},
 		trapped:      map[uint32]string{},
 		byInit:       map[initKey]*box{},
+		childIKE:     map[esp.SAKey]uint64{},
 	}
 	peers := cfg.Peers
 	m.peers.Store(&peers)
@@ -154,6 +159,20 @@ func NewManager(cfg Config) (*Manager, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			return m.up[peer]
+		},
+		noteChild: func(ike uint64, keys ...esp.SAKey) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			for _, k := range keys {
+				m.childIKE[k] = ike
+			}
+		},
+		forgetChild: func(keys ...esp.SAKey) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			for _, k := range keys {
+				delete(m.childIKE, k)
+			}
 		},
 		trapFor: func(peer, child string) uint32 {
 			m.mu.Lock()
@@ -296,16 +315,25 @@ func (m *Manager) dataplaneEvent(ev esp.Event) {
 			}
 		}
 	case esp.EventSoftExpire, esp.EventHardExpire:
-		for _, b := range m.boxes() {
-			found := false
+		k := ev.SA()
+		try := func(b *box) (found bool) {
 			m.with(b, func(s *session) {
 				if ev.Kind == esp.EventSoftExpire {
-					found = s.rekeyChild(ev.SPI)
+					found = s.rekeyChild(k)
 				} else {
-					found = s.expireChild(ev.SPI)
+					found = s.expireChild(k)
 				}
 			})
-			if found {
+			return found
+		}
+		m.mu.Lock()
+		hint := m.bySPI[m.childIKE[k]]
+		m.mu.Unlock()
+		if hint != nil && try(hint) {
+			return
+		}
+		for _, b := range m.boxes() {
+			if b != hint && try(b) {
 				return
 			}
 		}
@@ -337,7 +365,7 @@ func (m *Manager) Rekey(name string) int {
 				return
 			}
 			for _, c := range s.children {
-				if c.replacedBy == nil && s.rekeyChild(c.inSPI) {
+				if c.replacedBy == nil && s.rekeyChild(esp.InSA(c.inSPI)) {
 					n++
 				}
 			}
@@ -1098,13 +1126,22 @@ type SAInfo struct {
 
 // ChildInfo describes a CHILD_SA.
 type ChildInfo struct {
-	Name              string
-	InSPI, OutSPI     uint32
+	Name          string
+	InSPI, OutSPI uint32
+	// Policy is the ID of the CHILD_SA's dataplane policy (InSA and OutSA
+	// name its SAs in the dataplane).
+	Policy            uint32
 	Proposal          Proposal
 	Mode              esp.Mode
 	LocalTS, RemoteTS []esp.Selector
 	Installed         time.Time
 }
+
+// InSA names the CHILD_SA's inbound SA in the dataplane.
+func (c ChildInfo) InSA() esp.SAKey { return esp.InSA(c.InSPI) }
+
+// OutSA names the CHILD_SA's outbound SA in the dataplane.
+func (c ChildInfo) OutSA() esp.SAKey { return esp.OutSA(c.Policy, c.OutSPI) }
 
 // SAs returns the IKE SAs, oldest first.
 func (m *Manager) SAs() []SAInfo {
@@ -1118,7 +1155,7 @@ func (m *Manager) SAs() []SAInfo {
 			i.Peer = s.peer.Name
 		}
 		for _, c := range s.children {
-			i.Children = append(i.Children, ChildInfo{Name: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, Proposal: c.proposal,
+			i.Children = append(i.Children, ChildInfo{Name: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, Policy: c.policyID, Proposal: c.proposal,
 				Mode: c.mode, LocalTS: c.localTS, RemoteTS: c.remoteTS, Installed: c.installed})
 		}
 		b.mu.Unlock()

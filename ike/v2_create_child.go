@@ -208,11 +208,11 @@ func (s *session) childLifetime(c *ChildConfig) esp.Lifetime {
 	return l
 }
 
-// rekeyChild starts the rekey of the CHILD_SA with inbound or outbound SPI
-// spi (its soft lifetime expired); it reports whether there was one.
-func (s *session) rekeyChild(spi uint32) bool {
+// rekeyChild starts the rekey of the CHILD_SA whose inbound or outbound SA
+// is k (its soft lifetime expired); it reports whether there was one.
+func (s *session) rekeyChild(k esp.SAKey) bool {
 	for _, c := range s.children {
-		if c.inSPI != spi && c.outSPI != spi {
+		if !c.is(k) {
 			continue
 		}
 		if c.rekeying || c.replacedBy != nil || s.state != StateEstablished {
@@ -227,9 +227,9 @@ func (s *session) rekeyChild(spi uint32) bool {
 
 // expireChild handles the hard expiry of an SA of a CHILD_SA: the
 // dataplane removed it, the CHILD_SA goes and the peer is told.
-func (s *session) expireChild(spi uint32) bool {
+func (s *session) expireChild(k esp.SAKey) bool {
 	for _, c := range s.children {
-		if c.inSPI != spi && c.outSPI != spi {
+		if !c.is(k) {
 			continue
 		}
 		s.logger().Info("CHILD_SA expired", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI))

@@ -70,6 +70,7 @@ func (s *session) successor(weInitiated bool, spii, spir uint64, p Proposal, key
 // n and hands n to the Manager.
 func (s *session) handOver(n *session) {
 	n.children, s.children = s.children, nil
+	n.noteChildren(n.children...)
 	n.vips, s.vips = s.vips, nil
 	n.leased, s.leased = s.leased, false
 	n.later, s.later = s.later, nil // postponed rekeys follow the CHILD_SAs

@@ -266,7 +266,7 @@ func TestRekeyByDataplaneEvents(t *testing.T) {
 	p.establish("home")
 	c := p.r.m.SAs()[0].Children[0]
 	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventSoftExpire, SPI: c.InSPI, Dir: esp.DirIn})
-	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventSoftExpire, SPI: c.OutSPI, Dir: esp.DirOut})
+	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventSoftExpire, SPI: c.OutSPI, Dir: esp.DirOut, PolicyID: c.Policy})
 	p.run()
 	up := p.r.events(EventChildUp)
 	if len(up) != 2 || !up[1].Rekey {
@@ -276,9 +276,65 @@ func TestRekeyByDataplaneEvents(t *testing.T) {
 	if n.InSPI == c.InSPI || checkChildren(t, p.i.dp, p.r.dp) != 1 {
 		t.Fatal("not rekeyed")
 	}
-	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventHardExpire, SPI: n.OutSPI, Dir: esp.DirOut})
+	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventHardExpire, SPI: n.OutSPI, Dir: esp.DirOut, PolicyID: n.Policy})
 	p.run()
 	if a, b := len(p.i.m.SAs()[0].Children), len(p.r.m.SAs()[0].Children); a != 0 || b != 0 {
 		t.Fatalf("after the hard expiry: %d / %d CHILD_SAs", a, b)
+	}
+}
+
+// TestExpiryEventsNameTheirSA: an expiry event acts on the CHILD_SA whose
+// SA it names, by direction, SPI and (outbound) policy, and on no other:
+// peers choose outbound SPIs, so another peer's outbound SA, or one of our
+// inbound SAs, may carry the same number. The Manager's index of CHILD_SAs
+// follows them to the successor of a rekeyed IKE SA and forgets them when
+// they go.
+func TestExpiryEventsNameTheirSA(t *testing.T) {
+	client, gw, pools := pskPeers(t)
+	p := newPair(t, client, gw, pools)
+	p.establish("home")
+	c := p.r.m.SAs()[0].Children[0]
+	for _, ev := range []esp.Event{
+		{Kind: esp.EventSoftExpire, SPI: c.OutSPI, Dir: esp.DirOut, PolicyID: c.Policy + 1},
+		{Kind: esp.EventSoftExpire, SPI: c.OutSPI, Dir: esp.DirIn, PolicyID: c.Policy},
+		{Kind: esp.EventSoftExpire, SPI: c.InSPI, Dir: esp.DirOut, PolicyID: c.Policy},
+		{Kind: esp.EventHardExpire, SPI: c.OutSPI, Dir: esp.DirOut},
+	} {
+		p.r.m.dataplaneEvent(ev)
+		p.run()
+		if up, down := p.r.events(EventChildUp), p.r.events(EventChildDown); len(up) != 1 || len(down) != 0 {
+			t.Fatalf("%+v (not the CHILD_SA's): %d up and %d down events", ev, len(up), len(down))
+		}
+	}
+	if got := len(p.r.m.childIKE); got != 2 {
+		t.Fatalf("the index holds %d SAs, want the CHILD_SA's 2", got)
+	}
+	// The CHILD_SA moves to the IKE SA's successor; its expiry still
+	// finds it there.
+	if p.r.m.RekeyIKE("rw") != 1 {
+		t.Fatal("no IKE rekey")
+	}
+	p.run()
+	sas := p.r.m.SAs()
+	if len(sas) != 1 || len(sas[0].Children) != 1 || sas[0].Children[0].InSPI != c.InSPI {
+		t.Fatalf("after the IKE rekey: %+v", sas)
+	}
+	ours := sas[0].SPIr
+	if sas[0].Initiator {
+		ours = sas[0].SPIi // we rekeyed: the new IKE SA's initiator
+	}
+	p.r.m.mu.Lock()
+	hinted := p.r.m.childIKE[c.InSA()] == ours
+	p.r.m.mu.Unlock()
+	if !hinted {
+		t.Error("the index does not point to the successor")
+	}
+	p.r.m.dataplaneEvent(esp.Event{Kind: esp.EventHardExpire, SPI: c.OutSPI, Dir: esp.DirOut, PolicyID: c.Policy})
+	p.run()
+	if a, b := len(p.i.m.SAs()[0].Children), len(p.r.m.SAs()[0].Children); a != 0 || b != 0 {
+		t.Fatalf("after the hard expiry: %d / %d CHILD_SAs", a, b)
+	}
+	if got := len(p.r.m.childIKE); got != 0 {
+		t.Fatalf("the index keeps %d SAs of a deleted CHILD_SA", got)
 	}
 }

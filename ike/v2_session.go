@@ -99,10 +99,12 @@ type Event struct {
 	Local, Remote netip.AddrPort
 	RemoteID      pki.Identity
 	VIPs          []netip.Addr
-	// Child, InSPI, OutSPI, LocalTS, RemoteTS: the CHILD_SA of a child
-	// event.
+	// Child, InSPI, OutSPI, Policy, LocalTS, RemoteTS: the CHILD_SA of a
+	// child event; Policy is the ID of its dataplane policy (InSA and
+	// OutSA name its SAs in the dataplane).
 	Child             string
 	InSPI, OutSPI     uint32
+	Policy            uint32
 	LocalTS, RemoteTS []esp.Selector
 	// Proposal is the IKE or ESP proposal selected.
 	Proposal Proposal
@@ -112,6 +114,12 @@ type Event struct {
 	// down event of the one replaced: the connection stayed up.
 	Rekey bool
 }
+
+// InSA names the inbound SA of a child event's CHILD_SA in the dataplane.
+func (e Event) InSA() esp.SAKey { return esp.InSA(e.InSPI) }
+
+// OutSA names the outbound SA of a child event's CHILD_SA in the dataplane.
+func (e Event) OutSA() esp.SAKey { return esp.OutSA(e.Policy, e.OutSPI) }
 
 // datagram is one message to send.
 type datagram struct {
@@ -145,6 +153,11 @@ type env struct {
 	// trapFor returns the trap policy of a connection's CHILD_SA, 0 if
 	// there is none.
 	trapFor func(peer, child string) uint32
+	// noteChild tells the Manager that the dataplane SAs keys belong to a
+	// CHILD_SA of the IKE SA with our SPI ike; forgetChild that they are
+	// gone. Nil in tests that run sessions without a Manager.
+	noteChild   func(ike uint64, keys ...esp.SAKey)
+	forgetChild func(keys ...esp.SAKey)
 
 	// leases counts the IKE SAs holding each virtual IP of an identity:
 	// Pool.Acquire is idempotent per identity, so two IKE SAs of one
@@ -249,6 +262,17 @@ type childSA struct {
 	// lifetime (the dataplane's soft expiry usually comes first), or a
 	// retry after a TEMPORARY_FAILURE.
 	rekeyAt time.Time
+}
+
+// outKey names the CHILD_SA's outbound SA in the dataplane.
+func (c *childSA) outKey() esp.SAKey { return esp.OutSA(c.policyID, c.outSPI) }
+
+// is reports whether the dataplane's SA k is one of the CHILD_SA's.
+func (c *childSA) is(k esp.SAKey) bool {
+	if k.Dir == esp.DirIn {
+		return k.SPI == c.inSPI
+	}
+	return k == c.outKey()
 }
 
 // session is one IKEv2 SA.
@@ -526,7 +550,7 @@ func (s *session) handleTimeout(now time.Time) {
 			}
 		}
 		for _, spi := range due {
-			s.rekeyChild(spi)
+			s.rekeyChild(esp.InSA(spi))
 		}
 	}
 	if d := s.dpdDelay(); d > 0 && s.state == StateEstablished && !s.dpdQueued && s.supersededAt.IsZero() &&
@@ -902,7 +926,7 @@ func (s *session) childEndpoints() (local, remote netip.AddrPort) {
 func (s *session) updateChildEndpoints() {
 	l, r := s.childEndpoints()
 	for _, c := range s.children {
-		if err := s.env.dp.UpdateSA(esp.DirOut, c.outSPI, l, r); err != nil {
+		if err := s.env.dp.UpdateSA(c.outKey(), l, r); err != nil {
 			s.logger().Warn("cannot move CHILD_SA", "spi", fmt.Sprintf("%08x", c.outSPI), "err", err)
 		}
 	}
@@ -955,7 +979,7 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 	if old != nil && !weInitiated {
 		c.outPending = &outP
 	} else if _, err := s.env.dp.AddSA(esp.DirOut, outP, c.policyID, life); err != nil {
-		s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
+		s.env.dp.DeleteSA(esp.InSA(c.inSPI))
 		undoPolicy()
 		return err
 	}
@@ -966,6 +990,7 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 		old.replacedBy = c
 		old.rekeying = false
 	}
+	s.noteChildren(c)
 	c.installed = s.env.now()
 	if life.SoftTime > 0 {
 		c.rekeyAt = c.installed.Add(life.SoftTime)
@@ -976,29 +1001,42 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 			"in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI),
 			"local_ts", fmt.Sprint(c.localTS), "remote_ts", fmt.Sprint(c.remoteTS))
 	}
-	s.emit(Event{Kind: EventChildUp, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
+	s.emit(Event{Kind: EventChildUp, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, Policy: c.policyID, LocalTS: c.localTS,
 		RemoteTS: c.remoteTS, Proposal: c.proposal, Rekey: old != nil})
 	return nil
 }
 
+// noteChildren tells the Manager which IKE SA holds the CHILD_SAs cs.
+func (s *session) noteChildren(cs ...*childSA) {
+	if s.env.noteChild == nil {
+		return
+	}
+	for _, c := range cs {
+		s.env.noteChild(s.ourSPI(), esp.InSA(c.inSPI), c.outKey())
+	}
+}
+
 // removeChild takes a CHILD_SA out of the dataplane.
 func (s *session) removeChild(c *childSA) {
-	s.env.dp.DeleteSA(esp.DirOut, c.outSPI)
+	s.env.dp.DeleteSA(c.outKey())
 	if r, ok := s.env.dp.(saRetirer); ok && c.replacedBy != nil {
 		// Rekeyed: what the peer sealed with it before it switched may
 		// still be on its way, behind the delete exchange.
-		r.RetireSA(esp.DirIn, c.inSPI, rekeyedInboundDelay)
+		r.RetireSA(esp.InSA(c.inSPI), rekeyedInboundDelay)
 	} else {
-		s.env.dp.DeleteSA(esp.DirIn, c.inSPI)
+		s.env.dp.DeleteSA(esp.InSA(c.inSPI))
 	}
 	if c.ownsPolicy {
 		s.env.dp.DeletePolicy(c.policyID)
 	}
 	s.env.dp.ReleaseSPI(c.inSPI)
+	if s.env.forgetChild != nil {
+		s.env.forgetChild(esp.InSA(c.inSPI), c.outKey())
+	}
 	if s.logs(slog.LevelInfo) {
 		s.logger().Info("CHILD_SA removed", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI), "out", fmt.Sprintf("%08x", c.outSPI))
 	}
-	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, LocalTS: c.localTS,
+	s.emit(Event{Kind: EventChildDown, Child: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, Policy: c.policyID, LocalTS: c.localTS,
 		RemoteTS: c.remoteTS, Rekey: c.replacedBy != nil})
 }
 
@@ -1033,7 +1071,7 @@ func (s *session) dpdDelay() time.Duration {
 // saRetirer is implemented by dataplanes that can remove an SA after a
 // delay, such as *esp.Engine.
 type saRetirer interface {
-	RetireSA(dir esp.Direction, spi uint32, d time.Duration) bool
+	RetireSA(k esp.SAKey, d time.Duration) bool
 }
 
 var _ saRetirer = (*esp.Engine)(nil)
@@ -1046,7 +1084,7 @@ const rekeyedInboundDelay = 5 * time.Second
 // saUsage is implemented by dataplanes that count packets per SA, such as
 // *esp.Engine: ESP from the peer counts as life for liveness checks.
 type saUsage interface {
-	SA(dir esp.Direction, spi uint32) (*esp.SA, bool)
+	SA(k esp.SAKey) (*esp.SA, bool)
 }
 
 // inboundPackets returns the packets received on the CHILD_SAs so far.
@@ -1057,7 +1095,7 @@ func (s *session) inboundPackets() uint64 {
 	}
 	var n uint64
 	for _, c := range s.children {
-		if sa, ok := u.SA(esp.DirIn, c.inSPI); ok && sa != nil {
+		if sa, ok := u.SA(esp.InSA(c.inSPI)); ok && sa != nil {
 			p, _ := sa.Usage()
 			n += p
 		}

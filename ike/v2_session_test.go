@@ -62,27 +62,28 @@ func (d *recDP) AddSA(dir esp.Direction, p esp.SAParams, policyID uint32, _ esp.
 	return nil, nil
 }
 
-func (d *recDP) UpdateSA(dir esp.Direction, spi uint32, local, remote netip.AddrPort) error {
+// recDP keeps SAs by SPI alone: the tests' peers choose random SPIs.
+func (d *recDP) UpdateSA(k esp.SAKey, local, remote netip.AddrPort) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p, ok := d.out[spi]
-	if !ok {
-		return fmt.Errorf("no SA %x", spi)
+	p, ok := d.out[k.SPI]
+	if !ok || k.Dir != esp.DirOut {
+		return fmt.Errorf("no SA %v", k)
 	}
 	p.Local, p.Remote = local, remote
-	d.out[spi] = p
+	d.out[k.SPI] = p
 	return nil
 }
 
-func (d *recDP) DeleteSA(dir esp.Direction, spi uint32) bool {
+func (d *recDP) DeleteSA(k esp.SAKey) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	m := d.in
-	if dir == esp.DirOut {
+	if k.Dir == esp.DirOut {
 		m = d.out
 	}
-	_, ok := m[spi]
-	delete(m, spi)
+	_, ok := m[k.SPI]
+	delete(m, k.SPI)
 	return ok
 }
 

@@ -311,7 +311,7 @@ func (r tunRoutes) DelRoute(p netip.Prefix) error { return tun.DelRoute(r.dev, p
 // while a verb waits for the peers.
 type controller struct {
 	ike    ikeControl
-	usage  func(dir esp.Direction, spi uint32) (packets, bytes uint64, ok bool)
+	usage  func(k esp.SAKey) (packets, bytes uint64, ok bool)
 	routes routeTable // nil: routes are not changed
 	path   string
 	log    *slog.Logger
@@ -345,7 +345,7 @@ func newController(cfg *Config, rt *Runtime, mgr ikeControl, path string, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &controller{ike: mgr, path: path, log: log, now: time.Now, cfg: cfg, rt: rt, boot: bootOf(cfg),
-		usage: func(esp.Direction, uint32) (uint64, uint64, bool) { return 0, 0, false }}
+		usage: func(esp.SAKey) (uint64, uint64, bool) { return 0, 0, false }}
 }
 
 // startControl opens the control socket and serves it until Close. With
@@ -372,8 +372,8 @@ func startControl(c controlConfig) (*controlServer, error) {
 	ctl := newController(c.Config, &rt, mgr, c.ConfigPath, c.Log)
 	ctl.onChange = c.OnChange
 	eng := c.Gateway.Engine()
-	ctl.usage = func(dir esp.Direction, spi uint32) (uint64, uint64, bool) {
-		sa, ok := eng.SA(dir, spi)
+	ctl.usage = func(k esp.SAKey) (uint64, uint64, bool) {
+		sa, ok := eng.SA(k)
 		if !ok {
 			return 0, 0, false
 		}
@@ -781,8 +781,8 @@ func (c *controller) saStatus(sa ike.SAInfo, p *ike.PeerConfig) IKESAStatus {
 		cs := ChildSAState{Name: ch.Name, InSPI: fmt.Sprintf("%08x", ch.InSPI), OutSPI: fmt.Sprintf("%08x", ch.OutSPI),
 			Proposal: strings.TrimPrefix(ch.Proposal.String(), "ESP:"), Mode: strings.ToUpper(ch.Mode.String()),
 			LocalTS: selectorStrings(ch.LocalTS), RemoteTS: selectorStrings(ch.RemoteTS), Installed: ch.Installed}
-		cs.PacketsIn, cs.BytesIn, _ = c.usage(esp.DirIn, ch.InSPI)
-		cs.PacketsOut, cs.BytesOut, _ = c.usage(esp.DirOut, ch.OutSPI)
+		cs.PacketsIn, cs.BytesIn, _ = c.usage(ch.InSA())
+		cs.PacketsOut, cs.BytesOut, _ = c.usage(ch.OutSA())
 		if p != nil && !ch.Installed.IsZero() {
 			for _, cc := range p.Children {
 				if cc.Name != ch.Name {

@@ -230,7 +230,7 @@ func failureReason(err error) string {
 type saSource interface {
 	SAs() []ike.SAInfo
 	// usage returns the counters of an installed SA, nil if there is none.
-	usage(dir esp.Direction, spi uint32) usageReader
+	usage(k esp.SAKey) usageReader
 	stats() esp.EngineStats
 }
 
@@ -243,8 +243,8 @@ type gatewaySource struct{ g *ikego.Gateway }
 
 func (s gatewaySource) SAs() []ike.SAInfo { return s.g.IKE().SAs() }
 
-func (s gatewaySource) usage(dir esp.Direction, spi uint32) usageReader {
-	sa, ok := s.g.Engine().SA(dir, spi)
+func (s gatewaySource) usage(k esp.SAKey) usageReader {
+	sa, ok := s.g.Engine().SA(k)
 	if !ok || sa == nil {
 		return nil
 	}
@@ -265,8 +265,8 @@ func (u *usage) add(v usage) {
 
 // child is a CHILD_SA the collector follows.
 type child struct {
-	conn, id      string
-	inSPI, outSPI uint32
+	conn, id    string
+	inSA, outSA esp.SAKey
 	// in and out are nil until the SA is installed: a responder installs
 	// the outbound SA of a rekeyed CHILD_SA only when the old one goes.
 	in, out usageReader
@@ -349,13 +349,13 @@ func (c *collector) configure(conns []string, pools []*ike.Pool) {
 }
 
 // trackLocked follows a CHILD_SA.
-func (c *collector) trackLocked(inSPI, outSPI uint32, conn, id string) {
+func (c *collector) trackLocked(in, out esp.SAKey, conn, id string) {
 	if c.src == nil {
 		return
 	}
-	t := &child{conn: conn, id: id, inSPI: inSPI, outSPI: outSPI, gen: c.gen}
+	t := &child{conn: conn, id: id, inSA: in, outSA: out, gen: c.gen}
 	c.refreshLocked(t)
-	c.live[inSPI] = t
+	c.live[in.SPI] = t
 }
 
 // refreshLocked looks up the SAs of t not found before.
@@ -364,10 +364,10 @@ func (c *collector) refreshLocked(t *child) {
 		return
 	}
 	if t.in == nil {
-		t.in = c.src.usage(esp.DirIn, t.inSPI)
+		t.in = c.src.usage(t.inSA)
 	}
 	if t.out == nil {
-		t.out = c.src.usage(esp.DirOut, t.outSPI)
+		t.out = c.src.usage(t.outSA)
 	}
 }
 
@@ -375,7 +375,7 @@ func (c *collector) childUp(e ike.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.gone, e.InSPI) // an SPI used again
-	c.trackLocked(e.InSPI, e.OutSPI, e.Peer, e.RemoteID.String())
+	c.trackLocked(e.InSA(), e.OutSA(), e.Peer, e.RemoteID.String())
 }
 
 func (c *collector) childDown(e ike.Event) {
@@ -468,7 +468,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			if t := c.live[ch.InSPI]; t != nil {
 				c.refreshLocked(t)
 			} else if _, gone := c.gone[ch.InSPI]; !gone {
-				c.trackLocked(ch.InSPI, ch.OutSPI, conn, id)
+				c.trackLocked(ch.InSA(), ch.OutSA(), conn, id)
 			}
 		}
 	}

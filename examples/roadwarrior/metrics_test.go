@@ -446,8 +446,8 @@ type fakeSource struct {
 
 func (f *fakeSource) SAs() []ike.SAInfo { return f.sas }
 
-func (f *fakeSource) usage(dir esp.Direction, spi uint32) usageReader {
-	if u := f.usages[spi]; u != nil {
+func (f *fakeSource) usage(k esp.SAKey) usageReader {
+	if u := f.usages[k.SPI]; u != nil {
 		return u
 	}
 	return nil

@@ -132,7 +132,11 @@ func run(path string, statsEvery time.Duration, log *slog.Logger) error {
 func logStats(log *slog.Logger, e *esp.Engine, cfg *config) {
 	log.Info("engine", "stats", fmt.Sprintf("%+v", e.Stats()))
 	for _, s := range cfg.sas {
-		if sa, ok := e.SA(s.dir, s.params.SPI); ok {
+		k := esp.InSA(s.params.SPI)
+		if s.dir == esp.DirOut {
+			k = esp.OutSA(s.policy, s.params.SPI)
+		}
+		if sa, ok := e.SA(k); ok {
 			log.Info("sa", "dir", s.dir.String(), "spi", fmt.Sprintf("%#x", s.params.SPI), "stats", fmt.Sprintf("%+v", sa.Stats()))
 		}
 	}
