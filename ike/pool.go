@@ -381,6 +381,26 @@ func (p *Pool) Reserve(id string, a netip.Addr) error {
 	return nil
 }
 
+// Unreserve ends the reservation of a for id (its fixed virtual IP was
+// removed from the configuration) and reports whether there was one. An
+// offline lease is forgotten and a goes back to the pool; an online one
+// stays until Release, after which it is an ordinary remembered lease.
+func (p *Pool) Unreserve(id string, a netip.Addr) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.byID[id]
+	if l == nil || l.addr != a || !l.reserved {
+		return false
+	}
+	l.reserved = false
+	if !l.online {
+		delete(p.byID, id)
+		delete(p.byAddr, a)
+		p.freeLocked(a)
+	}
+	return true
+}
+
 // Release marks the lease of id on a offline, as when its IKE SA is
 // deleted, and reports whether id was online with a. The address stays
 // bound to id so that a reconnect gets it again; unless it is reserved,

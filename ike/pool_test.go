@@ -518,3 +518,50 @@ func TestPoolsAcquireAll(t *testing.T) {
 		t.Fatalf("nothing requested: %v, %v", got, err)
 	}
 }
+
+// TestPoolUnreserve: a fixed address removed from the configuration goes
+// back to the pool at once when its client is offline; an online client
+// keeps it until it disconnects, after which it is an ordinary lease.
+func TestPoolUnreserve(t *testing.T) {
+	p := mustPool(t, "rw4", "10.0.0.0/29")
+	if err := p.Reserve("fixed", ip("10.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	if p.Unreserve("other", ip("10.0.0.1")) || p.Unreserve("fixed", ip("10.0.0.2")) {
+		t.Fatal("Unreserve of a reservation that does not exist")
+	}
+	if !p.Unreserve("fixed", ip("10.0.0.1")) || p.Unreserve("fixed", ip("10.0.0.1")) {
+		t.Fatal("Unreserve of the reservation, once")
+	}
+	if _, ok := p.Lookup("fixed"); ok || len(p.Leases()) != 0 {
+		t.Fatalf("an offline reservation was not forgotten: %+v", p.Leases())
+	}
+	if a := mustAcquire(t, p, "other", ip("10.0.0.1")); a != ip("10.0.0.1") {
+		t.Fatalf("the freed address was not handed out: got %v", a)
+	}
+
+	// Online: the client keeps its address until it goes.
+	if err := p.Reserve("fixed", ip("10.0.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	mustAcquire(t, p, "fixed", netip.Addr{})
+	if !p.Unreserve("fixed", ip("10.0.0.2")) {
+		t.Fatal("Unreserve of an online reservation")
+	}
+	if l := p.Leases(); len(l) != 2 || l[1].Address != ip("10.0.0.2") || !l[1].Online || l[1].Reserved || p.Online() != 2 {
+		t.Fatalf("leases %+v, online %d", l, p.Online())
+	}
+	if !p.Release("fixed", ip("10.0.0.2")) {
+		t.Fatal("Release after Unreserve")
+	}
+	// Remembered, so handed to another identity only when nothing else is
+	// left: 10.0.0.3 to .6 first.
+	for i := range 4 {
+		if a := mustAcquire(t, p, fmt.Sprint("filler", i), netip.Addr{}); a == ip("10.0.0.2") {
+			t.Fatalf("filler %d got the remembered address while others were free", i)
+		}
+	}
+	if a := mustAcquire(t, p, "late", netip.Addr{}); a != ip("10.0.0.2") {
+		t.Fatalf("late got %v, want the remembered 10.0.0.2", a)
+	}
+}

@@ -1093,3 +1093,68 @@ func TestSameCredentials(t *testing.T) {
 		t.Error("PSK")
 	}
 }
+
+// TestControlReloadFixedVIPs: reload ends the reservations the file no
+// longer has, before it makes the new ones: a fixed address can move from
+// one client to another in one reload, and a removed one goes back to the
+// pool.
+func TestControlReloadFixedVIPs(t *testing.T) {
+	e := newTestEnv(t, controlConf)
+	staff := func() []ike.Lease {
+		e.srv.ctl.mu.Lock()
+		defer e.srv.ctl.mu.Unlock()
+		for _, p := range e.srv.ctl.rt.IKE.Pools {
+			if p.Name() == "staff" {
+				return p.Leases()
+			}
+		}
+		t.Fatal("no pool staff")
+		return nil
+	}
+	reserved := func() string {
+		var s []string
+		for _, l := range staff() {
+			if l.Reserved {
+				s = append(s, l.Identity+"="+l.Address.String())
+			}
+		}
+		return strings.Join(s, " ")
+	}
+	if got := reserved(); got != "carol@example.com=198.18.201.5" {
+		t.Fatalf("reservations at start: %q", got)
+	}
+	// carol moves to .6 and erin gets carol's .5.
+	conf := strings.Replace(controlConf, "    vip: [198.18.201.5]\n", "    vip: [198.18.201.6]\n", 1)
+	conf = strings.Replace(conf, "  off:", `  erin:
+    local: {auth: psk, id: vpn.example.com}
+    remote: {auth: psk, id: erin@example.com}
+    psk: ikego-test-psk-0123456789abcdef
+    local_ts: 203.0.113.0/26
+    pools: [staff]
+    vip: [198.18.201.5]
+
+  off:`, 1)
+	if err := os.WriteFile(e.path, []byte(conf), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := e.mustCLI(0, "reload"); !strings.Contains(out, "added erin; changed carol") {
+		t.Errorf("reload: %s", out)
+	}
+	if got := reserved(); got != "erin@example.com=198.18.201.5 carol@example.com=198.18.201.6" {
+		t.Errorf("reservations after the move: %q", got)
+	}
+	// carol's fixed address is removed: it goes back to the pool.
+	conf = strings.Replace(conf, "    vip: [198.18.201.6]\n", "", 1)
+	if err := os.WriteFile(e.path, []byte(conf), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCLI(0, "reload")
+	if got, n := reserved(), len(staff()); got != "erin@example.com=198.18.201.5" || n != 1 {
+		t.Errorf("after removing carol's address: reservations %q, %d leases", got, n)
+	}
+	// carol now gets an address from the pool, not the one erin keeps.
+	carol := e.client(carolAddr, "carol@example.com")
+	if sa := e.connect(carol, "carol"); len(sa.VIPs) != 1 || sa.VIPs[0] == netip.MustParseAddr("198.18.201.5") {
+		t.Errorf("carol's address: %v", sa.VIPs)
+	}
+}

@@ -33,8 +33,9 @@ type change struct {
 	rt     *Runtime
 	result ReloadResult
 	// reserve are the fixed virtual IPs to reserve in the pools that stay
-	// (Build reserved them in pools of its own).
-	reserve []reservation
+	// (Build reserved them in pools of its own); unreserve those reserved
+	// there that the new configuration no longer has.
+	reserve, unreserve []reservation
 	// teardown are the connections whose IKE SAs are deleted: changed and
 	// removed ones. unroute are those whose trap policies go with them.
 	teardown, unroute []string
@@ -190,24 +191,42 @@ func (ch *change) planReservations(kept map[string]*ike.Pool) error {
 				if pool == nil || !pool.Contains(a) {
 					continue
 				}
-				r := reservation{pool: pool, id: id.String(), addr: a, path: fmt.Sprintf("connections.%s.vip[%d]", cn.Name, i)}
-				if err := r.check(); err != nil {
-					errs = append(errs, &FieldError{Path: r.path, Line: ch.cfg.line(r.path), Msg: err.Error()})
-				}
-				ch.reserve = append(ch.reserve, r)
+				ch.reserve = append(ch.reserve, reservation{pool: pool, id: id.String(), addr: a,
+					path: fmt.Sprintf("connections.%s.vip[%d]", cn.Name, i)})
 			}
+		}
+	}
+	// Reservations in the pools that stay which the configuration dropped
+	// (a fixed IP removed or changed, its connection disabled or deleted)
+	// end, before the new ones are made: an address may move from one
+	// client to another.
+	for _, pool := range kept {
+		for _, l := range pool.Leases() {
+			if l.Reserved && !slices.ContainsFunc(ch.reserve, func(r reservation) bool {
+				return r.pool == pool && r.id == l.Identity && r.addr == l.Address
+			}) {
+				ch.unreserve = append(ch.unreserve, reservation{pool: pool, id: l.Identity, addr: l.Address})
+			}
+		}
+	}
+	for _, r := range ch.reserve {
+		if err := r.check(ch.unreserve); err != nil {
+			errs = append(errs, &FieldError{Path: r.path, Line: ch.cfg.line(r.path), Msg: err.Error()})
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// check reports what Pool.Reserve would refuse: the address online with
-// or reserved for another identity, or the identity online with another
-// address.
-func (r reservation) check() error {
+// check reports what Pool.Reserve would refuse once the reservations
+// ending are gone: the address online with or reserved for another
+// identity, or the identity online with another address.
+func (r reservation) check(ending []reservation) error {
 	for _, l := range r.pool.Leases() {
+		ends := slices.ContainsFunc(ending, func(e reservation) bool {
+			return e.pool == r.pool && e.id == l.Identity && e.addr == l.Address
+		})
 		switch {
-		case l.Address == r.addr && l.Identity != r.id && (l.Online || l.Reserved):
+		case l.Address == r.addr && l.Identity != r.id && (l.Online || l.Reserved && !ends):
 			return fmt.Errorf("%s is in use by %s in pool %q", r.addr, l.Identity, r.pool.Name())
 		case l.Identity == r.id && l.Address != r.addr && l.Online:
 			return fmt.Errorf("%s is online with %s: disconnect it first (down)", r.id, l.Address)
@@ -218,8 +237,19 @@ func (r reservation) check() error {
 
 // commitLocked applies a planned change.
 func (c *controller) commitLocked(ch *change) error {
+	var ended []reservation
+	for _, r := range ch.unreserve {
+		if r.pool.Unreserve(r.id, r.addr) {
+			ended = append(ended, r)
+		}
+	}
 	for _, r := range ch.reserve {
 		if err := r.pool.Reserve(r.id, r.addr); err != nil {
+			// A client took an address meanwhile: nothing is applied, and
+			// the reservations that ended are made again.
+			for _, e := range ended {
+				e.pool.Reserve(e.id, e.addr)
+			}
 			return &FieldError{Path: r.path, Line: ch.cfg.line(r.path), Msg: strings.TrimPrefix(err.Error(), "ike: ")}
 		}
 	}
