@@ -960,6 +960,21 @@ func (c *controller) restart(ctx context.Context, name string) Response {
 
 // ca returns the CA certificates: the PKI store's, then those the
 // connections accept client certificates from.
+// chainsTo reports whether the chain (leaf first, then intermediates)
+// verifies up to one of roots.
+func chainsTo(chain, roots []*x509.Certificate) bool {
+	rp, ip := x509.NewCertPool(), x509.NewCertPool()
+	for _, r := range roots {
+		rp.AddCert(r)
+	}
+	for _, c := range chain[1:] {
+		ip.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: rp, Intermediates: ip, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		CurrentTime: chain[0].NotBefore.Add(time.Second)})
+	return err == nil
+}
+
 func (c *controller) ca() Response {
 	c.mu.Lock()
 	cfg, rt := c.cfg, c.rt
@@ -981,15 +996,35 @@ func (c *controller) ca() Response {
 	}
 	for _, p := range rt.IKE.Peers {
 		certs = append(certs, p.Remote.CAs...)
+		// A server certificate file may hold its chain up to the root:
+		// clients need the root, not the intermediates we send them.
+		for _, cert := range p.Local.Certificates {
+			if cert.IsCA && cert.CheckSignatureFrom(cert) == nil {
+				certs = append(certs, cert)
+			}
+		}
 	}
 	var b strings.Builder
-	var seen [][]byte
+	var seen []*x509.Certificate
 	for _, cert := range certs {
-		if slices.ContainsFunc(seen, func(r []byte) bool { return string(r) == string(cert.Raw) }) {
+		if slices.ContainsFunc(seen, func(c *x509.Certificate) bool { return c.Equal(cert) }) {
 			continue
 		}
-		seen = append(seen, cert.Raw)
+		seen = append(seen, cert)
 		pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	}
+	// Each server certificate must chain to one of them, or the clients
+	// cannot check it.
+	var warned []string
+	for _, p := range rt.IKE.Peers {
+		if len(p.Local.Certificates) == 0 || slices.Contains(warned, string(p.Local.Certificates[0].RawIssuer)) {
+			continue
+		}
+		if !chainsTo(p.Local.Certificates, seen) {
+			warned = append(warned, string(p.Local.Certificates[0].RawIssuer))
+			warnings = append(warnings, fmt.Sprintf("connections.%s: the server certificate does not chain to a CA shown here; "+
+				"clients also need the root CA of %q", p.Name, p.Local.Certificates[len(p.Local.Certificates)-1].Issuer))
+		}
 	}
 	if b.Len() == 0 {
 		return Response{Error: "no CA certificate: pki.dir has none and no connection accepts client certificates " +

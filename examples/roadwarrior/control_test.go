@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -1156,5 +1160,95 @@ func TestControlReloadFixedVIPs(t *testing.T) {
 	carol := e.client(carolAddr, "carol@example.com")
 	if sa := e.connect(carol, "carol"); len(sa.VIPs) != 1 || sa.VIPs[0] == netip.MustParseAddr("198.18.201.5") {
 		t.Errorf("carol's address: %v", sa.VIPs)
+	}
+}
+
+// TestControlCAChain: with a server certificate file that holds its chain,
+// ca gives the chain's root (not the intermediates, which the server
+// sends); without the root in the file, ca warns that clients need it.
+func TestControlCAChain(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(cn string, parent *x509.Certificate, parentKey crypto.Signer, ca bool) (*x509.Certificate, crypto.Signer) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), BasicConstraintsValid: true, IsCA: ca,
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+		if !ca {
+			tmpl.DNSNames = []string{"vpn.example.com"}
+			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		}
+		if parent == nil {
+			parent, parentKey = tmpl, key
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, key
+	}
+	root, rootKey := mk("chain root", nil, nil, true)
+	inter, interKey := mk("chain intermediate", root, rootKey, true)
+	leaf, leafKey := mk("vpn.example.com", inter, interKey, false)
+	clients, _ := mk("client CA", nil, nil, true)
+	write := func(name string, certs ...*x509.Certificate) string {
+		var b bytes.Buffer
+		for _, c := range certs {
+			pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(leafKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "vpn.key")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clientCA := write("clients.pem", clients)
+	conf := func(chain string) string {
+		i, j := strings.Index(controlConf, "  # client1"), strings.Index(controlConf, "  # a site")
+		return controlConf[:i] + fmt.Sprintf(`  certs:
+    local: {auth: pubkey, id: vpn.example.com, cert_file: %s, key_file: %s}
+    remote: {auth: pubkey, ca_file: %s}
+    local_ts: 203.0.113.0/26
+    pools: [rw4]
+
+`, chain, keyFile, clientCA) + controlConf[j:]
+	}
+	pemCerts := func(out string) []string {
+		var cns []string
+		for b, rest := pem.Decode([]byte(out)); b != nil; b, rest = pem.Decode(rest) {
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cns = append(cns, c.Subject.CommonName)
+		}
+		return cns
+	}
+
+	e := newTestEnv(t, conf(write("full.pem", leaf, inter, root)))
+	out, er := e.mustCLI(0, "ca")
+	if got := pemCerts(out); !slices.Equal(got, []string{"client CA", "chain root"}) || strings.Contains(er, "warning") {
+		t.Errorf("ca with the root in the chain file: %v\n%s", got, er)
+	}
+
+	e = newTestEnv(t, conf(write("noroot.pem", leaf, inter)))
+	out, er = e.mustCLI(0, "ca")
+	if got := pemCerts(out); !slices.Equal(got, []string{"client CA"}) ||
+		!strings.Contains(er, `connections.certs: the server certificate does not chain to a CA shown here; clients also need the root CA of "CN=chain root"`) {
+		t.Errorf("ca without the root: %v\n%s", got, er)
 	}
 }
