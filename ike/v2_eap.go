@@ -30,6 +30,10 @@ import (
 //	<-- HDR, SK {EAP(Success)}
 //	HDR, SK {AUTH} -->
 //	<-- HDR, SK {AUTH, [CP(CFG_REPLY),] SAr2, TSi, TSr}
+//
+// A response that does not verify gets an MS-CHAPv2 Failure (E=691, no
+// retry), which the peer acknowledges before the EAP-Failure: clients show
+// the error (Windows: 691) instead of a bare EAP failure.
 
 // EAP codes and types.
 const (
@@ -57,12 +61,16 @@ type eapState struct {
 	identity string
 	authChal [16]byte
 	msk      []byte
+	// failed is why the MS-CHAPv2 response did not verify, kept while the
+	// peer acknowledges our MS-CHAPv2 Failure.
+	failed error
 }
 
 const (
 	eapStageIdentity = iota
 	eapStageChallenge
 	eapStageSuccess
+	eapStageFailure
 	eapStageDone
 )
 
@@ -143,7 +151,9 @@ func (s *session) startEAP(inner []wire.Payload, idr *wire.ID) []wire.Payload {
 func (s *session) continueEAP(inner []wire.Payload) []wire.Payload {
 	e := s.eap
 	fail := func(err error) []wire.Payload {
-		s.logger().Info("EAP failed", "identity", e.identity, "err", err)
+		if e.failed == nil { // logged when it failed
+			s.logger().Info("EAP failed", "identity", e.identity, "err", err)
+		}
 		s.close(fmt.Errorf("%w: EAP: %v", ErrAuthFailed, err), false)
 		return []wire.Payload{eapMessage(eapFailure, e.id, 0, nil)}
 	}
@@ -200,8 +210,13 @@ func (s *session) continueEAP(inner []wire.Payload) []wire.Payload {
 		}
 		password, ok := e.peer.Remote.EAPPassword(e.identity)
 		if !ok || !ppp.VerifyNTResponse(e.authChal, peerChal, nt, user, password) {
-			// MS-CHAPv2 Failure (RFC 2759 §6: E=691 authentication failure).
-			return fail(fmt.Errorf("MS-CHAPv2 response of %q does not verify", e.identity))
+			// MS-CHAPv2 Failure (RFC 2759 §6): E=691 authentication
+			// failure, R=0 no retry, C our challenge, V=3.
+			e.failed = fmt.Errorf("MS-CHAPv2 response of %q does not verify", e.identity)
+			e.stage = eapStageFailure
+			s.logger().Info("EAP failed", "identity", e.identity, "err", e.failed)
+			msg := fmt.Sprintf("E=691 R=0 C=%X V=3 M=Authentication failed", e.authChal[:])
+			return next(eapTypeMSCHAPv2, mschapPacket(mschapFailure, data[1], []byte(msg)))
 		}
 		e.stage = eapStageSuccess
 		msk := ppp.MSK(password, nt)
@@ -215,6 +230,10 @@ func (s *session) continueEAP(inner []wire.Payload) []wire.Payload {
 		e.stage = eapStageDone
 		s.logger().Info("EAP-MSCHAPv2 authenticated", "identity", e.identity)
 		return []wire.Payload{eapMessage(eapSuccess, e.id, 0, nil)}
+	case eapStageFailure:
+		// The peer's acknowledgement (an MS-CHAPv2 Failure response) or
+		// anything else: the conversation ends in EAP-Failure.
+		return fail(e.failed)
 	}
 	return fail(errors.New("unexpected EAP state"))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -194,8 +195,18 @@ func TestEAPMSCHAPv2(t *testing.T) {
 	copy(authChal[:], chal[10:26])
 	nt = ppp.GenerateNTResponse(authChal, peerChal, "alice", "wrong")
 	v = append(append(append(append([]byte{49}, peerChal[:]...), make([]byte, 8)...), nt[:]...), 0)
-	if f := eapOf(t, e.exchange(resp(chal[1], eapTypeMSCHAPv2, mschapPacket(mschapResponse, chal[6], v)))); f[0] != eapFailure {
-		t.Fatalf("wrong password answered %x", f)
+	// The MS-CHAPv2 Failure (E=691, no retry, our challenge), then on the
+	// peer's acknowledgement the EAP-Failure.
+	f := eapOf(t, e.exchange(resp(chal[1], eapTypeMSCHAPv2, mschapPacket(mschapResponse, chal[6], v))))
+	if want := fmt.Sprintf("E=691 R=0 C=%X V=3 M=Authentication failed", authChal[:]); f[0] != eapRequest || f[4] != eapTypeMSCHAPv2 ||
+		f[5] != mschapFailure || f[6] != chal[6] || int(binary.BigEndian.Uint16(f[7:])) != len(f)-5 || string(f[9:]) != want {
+		t.Fatalf("wrong password answered %x (%q), want an MS-CHAPv2 Failure %q", f, f[min(9, len(f)):], want)
+	}
+	if len(m.SAs()) != 1 {
+		t.Fatal("the IKE SA went before the peer acknowledged the MS-CHAPv2 Failure")
+	}
+	if f := eapOf(t, e.exchange(resp(f[1], eapTypeMSCHAPv2, []byte{mschapFailure}))); f[0] != eapFailure {
+		t.Fatalf("the acknowledged MS-CHAPv2 Failure answered %x", f)
 	}
 	if len(m.SAs()) != 0 || pools[0].Online() != 0 {
 		t.Errorf("state after a failed EAP: %+v", m.SAs())

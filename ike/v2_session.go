@@ -746,7 +746,12 @@ func (s *session) handleRequest(m *wire.Message, ep esp.Endpoint) {
 			// Only after IKE_AUTH (an error notification about IKE_AUTH is
 			// answered, and ends the attempt).
 			resp = []wire.Payload{}
-			s.close(errors.New("ike: peer sent INFORMATIONAL before the IKE SA was established"), false)
+			err := errors.New("ike: peer sent INFORMATIONAL before the IKE SA was established")
+			if s.eap != nil && s.eap.failed != nil {
+				// It gave up after our MS-CHAPv2 Failure.
+				err = fmt.Errorf("%w: EAP: %v", ErrAuthFailed, s.eap.failed)
+			}
+			s.close(err, false)
 			break
 		}
 		resp = s.respondInformational(inner, ep)
