@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/netip"
@@ -675,7 +676,7 @@ func storeErr(err error) string {
 
 func readFile[T any](name string, parse func([]byte) (T, error)) (T, error) {
 	var zero T
-	data, err := os.ReadFile(name)
+	data, err := readRegular(name)
 	if err != nil {
 		return zero, err
 	}
@@ -684,6 +685,39 @@ func readFile[T any](name string, parse func([]byte) (T, error)) (T, error) {
 		return zero, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "pki: "))
 	}
 	return v, nil
+}
+
+// maxFileSize bounds what the server reads from a file the configuration
+// names: certificates, keys, CRLs and the configuration itself.
+const maxFileSize = 16 << 20
+
+// readRegular reads a regular file of at most maxFileSize octets: a
+// configuration naming /dev/zero or a FIFO gets an error, not a server
+// that hangs or runs out of memory at start.
+func readRegular(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", name)
+	}
+	if st.Size() > maxFileSize {
+		return nil, fmt.Errorf("%s: %d octets, more than the %d a configuration or credential file may have", name, st.Size(), maxFileSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s: more than the %d octets a configuration or credential file may have", name, maxFileSize)
+	}
+	return data, nil
 }
 
 func sameKey(a, b crypto.PublicKey) bool {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -281,7 +280,7 @@ func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
 
 // Load reads and decodes the file at path, like Parse, and sets Dir.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -492,7 +491,7 @@ func (c *controller) remove(name string) Response {
 // editFileLocked reads the configuration file and returns it with the
 // edit made.
 func (c *controller) editFileLocked(name string, op editOp) (data, edited []byte, err error) {
-	data, err = os.ReadFile(c.path)
+	data, err = readRegular(c.path)
 	if err != nil {
 		return nil, nil, err
 	}
