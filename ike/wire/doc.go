@@ -22,7 +22,14 @@
 // decrypt and integrity-protect SK and SKF payloads. It does not interpret
 // payload contents beyond their syntax (proposal selection, traffic selector
 // narrowing, authentication, NAT detection hashes and so on belong to package
-// ike), and it does not speak IKEv1.
+// ike).
+//
+// IKEv1 has its own types, prefixed with V1, so that the IKEv2 API is
+// unchanged: ParseV1 and V1Message parse and build ISAKMP messages (RFC
+// 2408 with the IPsec DOI of RFC 2407 and the exchanges of RFC 2409), with
+// the NAT-D and NAT-OA payloads of RFC 3947 and its drafts, the Mode Config
+// and XAuth attribute payload and the IKE fragment payload. An encrypted
+// body is left to the caller to decrypt and parse with ParseV1Payloads.
 //
 // # Messages and payloads
 //
