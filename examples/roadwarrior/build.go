@@ -391,7 +391,7 @@ func (b *builder) connection(c *Connection) {
 	}
 	start := false
 	switch c.StartAction {
-	case "", "none":
+	case "", "none", "add":
 	case "start":
 		start = true
 		b.initiation(c, p, "start_action start")
@@ -399,7 +399,7 @@ func (b *builder) connection(c *Connection) {
 		p.StartAction = ike.StartTrap
 		b.initiation(c, p, "start_action trap")
 	default:
-		b.fail(f("start_action"), "%q: want none, start or trap", c.StartAction)
+		b.fail(f("start_action"), "%q: want none (or add), start, or trap (or route)", c.StartAction)
 	}
 	if p.DPDAction != ike.DPDClear && !p.RemoteHost.IsValid() {
 		b.initiation(c, p, "dpd_action "+c.DPDAction)

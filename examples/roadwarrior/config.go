@@ -204,8 +204,9 @@ type Connection struct {
 	// Mode is tunnel (the default) or transport.
 	Mode string `yaml:"mode"`
 	// StartAction is what happens at start-up: none (the default: wait for
-	// the peer), start (initiate to remote_addrs) or trap (route: install
-	// trap policies; the first packet that matches initiates).
+	// the peer; "add" is accepted for it), start (initiate to remote_addrs)
+	// or trap (install trap policies; the first packet that matches
+	// initiates; "route" is accepted for it).
 	StartAction string `yaml:"start_action"`
 	// Encap forces UDP encapsulation of ESP by faking NAT detection.
 	Encap bool `yaml:"encap"`

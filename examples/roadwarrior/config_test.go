@@ -230,7 +230,7 @@ func TestConfigErrors(t *testing.T) {
 		{"mode", []edit{{"connections.rw.mode", "beet"}}, `connections.rw.mode: "beet": want tunnel or transport`},
 		{"start_action trap", []edit{{"connections.rw.start_action", "trap"}}, "connections.rw.remote_addrs: start_action trap needs the peer's address here"},
 		{"dpd_action hold", []edit{{"connections.rw.dpd_action", "hold"}}, "connections.rw.remote_addrs: dpd_action hold needs the peer's address here"},
-		{"start_action unknown", []edit{{"connections.rw.start_action", "add"}}, `connections.rw.start_action: "add": want none, start or trap`},
+		{"start_action unknown", []edit{{"connections.rw.start_action", "listen"}}, `connections.rw.start_action: "listen": want none (or add), start, or trap (or route)`},
 		{"start without remote_addrs", append(slices.Clone(netToNet), edit{"connections.rw.start_action", "start"}, edit{"connections.rw.local_addrs", "198.51.100.2"}), "connections.rw.remote_addrs: start_action start needs the peer's address"},
 		{"start from all addresses", append(slices.Clone(netToNet), edit{"connections.rw.start_action", "start"}, edit{"connections.rw.remote_addrs", "198.51.100.1"}), "connections.rw.local_addrs: start_action start needs the address to initiate from"},
 		{"start from an address we do not listen on", append(slices.Clone(netToNet), edit{"connections.rw.start_action", "start"}, edit{"connections.rw.remote_addrs", "198.51.100.1"},
@@ -543,6 +543,29 @@ func TestNetToNetListen(t *testing.T) {
 	}
 	if p := rt.IKE.Peers[0]; p.LocalAddr != netip.MustParseAddr("198.51.100.2") || p.RemoteHost.Port() != 500 {
 		t.Errorf("initiates from %v to %v", p.LocalAddr, p.RemoteHost)
+	}
+}
+
+// TestStartActionAliases: the seed's startup words add and route mean
+// swanctl's none and trap.
+func TestStartActionAliases(t *testing.T) {
+	for _, tc := range []struct {
+		action string
+		want   ike.StartAction
+		start  bool
+	}{
+		{"add", ike.StartNone, false}, {"none", ike.StartNone, false},
+		{"route", ike.StartTrap, false}, {"trap", ike.StartTrap, false}, {"start", ike.StartNone, true},
+	} {
+		rt, err := check(configWith(t, edit{"listen", "198.51.100.2"}, edit{"connections.rw.type", "net-to-net"},
+			edit{"connections.rw.pools", "-"}, edit{"connections.rw.remote_ts", "198.18.2.0/24"},
+			edit{"connections.rw.start_action", tc.action}, edit{"connections.rw.remote_addrs", "198.51.100.1"}), "")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.action, err)
+		}
+		if got := rt.IKE.Peers[0].StartAction; got != tc.want || (len(rt.Start) == 1) != tc.start {
+			t.Errorf("%s: start action %v, initiated at start %v; want %v, %v", tc.action, got, rt.Start, tc.want, tc.start)
+		}
 	}
 }
 
