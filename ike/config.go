@@ -131,12 +131,22 @@ type AuthConfig struct {
 	// EAPPassword (remote, AuthEAP) returns the password of an EAP
 	// identity, false for an unknown one.
 	EAPPassword func(identity string) (password string, ok bool)
+	// XAuthPassword (remote, IKEv1 only), when set, requires Extended
+	// Authentication (draft-beaulieu-ike-xauth-02) after Main Mode: the
+	// peer must propose XAUTHInitPreShared, and we ask it for a user name
+	// and password, which must match what XAuthPassword returns for the
+	// name (false: no such user). The virtual IPs of such a peer are
+	// leased to its XAuth user name.
+	XAuthPassword func(user string) (password string, ok bool)
 }
 
 // PeerConfig is one connection: an IKE SA and the CHILD_SAs under it.
 type PeerConfig struct {
 	// Name identifies the connection in logs, events and the API.
 	Name string
+	// Version is the IKE version the connection speaks; the zero value is
+	// IKEv2.
+	Version Version
 	// LocalAddrs restricts the local addresses the connection is used on
 	// (empty: any). RemoteAddrs restricts the peers accepted (empty: any).
 	LocalAddrs  []netip.Prefix
@@ -210,6 +220,46 @@ type PeerConfig struct {
 	// the rest with CREATE_CHILD_SA. As responder, the child whose selectors
 	// fit the peer's proposal is used.
 	Children []*ChildConfig
+}
+
+// Version selects the IKE versions of a connection, as swanctl's version.
+type Version uint8
+
+// IKE versions.
+const (
+	// VersionIKEv2 is IKEv2 (RFC 7296) alone, the default.
+	VersionIKEv2 Version = iota
+	// VersionIKEv1 is IKEv1 (RFC 2409) alone. IKEv1 connections are
+	// responders: Main Mode with a PSK, optionally XAuth, Mode Config pull,
+	// Quick Mode, NAT-T (RFC 3947) and DPD (RFC 3706).
+	VersionIKEv1
+	// VersionAny accepts either version from the peer (an IKEv2 initiator
+	// is used to initiate).
+	VersionAny
+)
+
+// String returns the name used in configuration files and logs.
+func (v Version) String() string {
+	switch v {
+	case VersionIKEv2:
+		return "2"
+	case VersionIKEv1:
+		return "1"
+	case VersionAny:
+		return "any"
+	}
+	return fmt.Sprintf("Version(%d)", uint8(v))
+}
+
+// speaks reports whether the connection accepts IKE major version major.
+func (p *PeerConfig) speaks(major uint8) bool {
+	switch major {
+	case 1:
+		return p.Version == VersionIKEv1 || p.Version == VersionAny
+	case 2:
+		return p.Version == VersionIKEv2 || p.Version == VersionAny
+	}
+	return false
 }
 
 // DPDAction is what happens to an IKE SA whose peer is found dead, and to
@@ -443,6 +493,20 @@ func (p *PeerConfig) validate(pools Pools) error {
 	}
 	if p.DPDDelay < 0 {
 		errs = append(errs, fmt.Errorf("negative DPD delay %v", p.DPDDelay))
+	}
+	if p.Version > VersionAny {
+		errs = append(errs, fmt.Errorf("unknown IKE version %v", p.Version))
+	}
+	if p.Version != VersionIKEv2 {
+		if p.Remote.Method != AuthPSK || p.Local.Method != AuthPSK {
+			errs = append(errs, errors.New("IKEv1: only PSK authentication is implemented (local and remote auth psk)"))
+		}
+		if p.Version == VersionIKEv1 && (p.StartAction != StartNone || p.DPDAction != DPDClear) {
+			errs = append(errs, errors.New("IKEv1: connections are responders only: start action none and DPD action clear"))
+		}
+	}
+	if p.Remote.XAuthPassword != nil && p.Version == VersionIKEv2 {
+		errs = append(errs, errors.New("remote auth: XAuth is IKEv1 only"))
 	}
 	for i, c := range p.Children {
 		if c == nil {

@@ -437,6 +437,10 @@ func (m *Manager) HandleDatagram(pkt []byte, ep esp.Endpoint) {
 	if len(pkt) < 28 {
 		return
 	}
+	if isV1(pkt) {
+		m.handleV1Datagram(pkt, ep)
+		return
+	}
 	q := m.queue
 	if spir := binary.BigEndian.Uint64(pkt[8:]); spir == 0 && wire.Flags(pkt[19])&wire.FlagResponse == 0 {
 		if wire.ExchangeType(pkt[18]) != wire.ExchangeIKESAInit {
@@ -606,9 +610,13 @@ func (m *Manager) worker() {
 
 // receive handles one datagram.
 func (m *Manager) receive(data []byte, ep esp.Endpoint) {
+	if isV1(data) {
+		m.receiveV1(data, ep)
+		return
+	}
 	h, err := wire.ParseHeader(data)
 	if err != nil || h.MajorVersion != 2 {
-		return // IKEv1 is still to come; junk is dropped silently
+		return // junk is dropped silently
 	}
 	if h.Exchange == wire.ExchangeIKESAInit && !h.IsResponse() && h.ResponderSPI == 0 {
 		m.receiveSAInit(data, ep)
@@ -699,7 +707,7 @@ func (m *Manager) receiveSAInit(data []byte, ep esp.Endpoint) {
 	var cand *PeerConfig
 	var cas []*x509.Certificate
 	for _, p := range *m.peers.Load() {
-		if !p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
+		if !p.speaks(2) || !p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
 			continue
 		}
 		if cand == nil {
@@ -1063,6 +1071,9 @@ func (m *Manager) initiate(name string) (*box, error) {
 	}
 	if p == nil {
 		return nil, fmt.Errorf("ike: no connection %q", name)
+	}
+	if p.Version == VersionIKEv1 {
+		return nil, fmt.Errorf("ike: connection %q: IKEv1 connections do not initiate", name)
 	}
 	if !p.RemoteHost.IsValid() || !p.LocalAddr.IsValid() {
 		return nil, fmt.Errorf("ike: connection %q: initiating needs RemoteHost and LocalAddr", name)

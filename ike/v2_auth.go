@@ -91,7 +91,7 @@ func toWireTS(ss []esp.Selector) []wire.Selector {
 func (s *session) authCandidates() []*PeerConfig {
 	var out []*PeerConfig
 	for _, p := range s.env.peers() {
-		if !p.matchesAddrs(s.local.Addr(), s.remote.Addr()) {
+		if !p.speaks(2) || !p.matchesAddrs(s.local.Addr(), s.remote.Addr()) {
 			continue
 		}
 		if _, ok := Select(p.ikeProposals(), []Proposal{s.prop}, true); !ok {

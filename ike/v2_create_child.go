@@ -215,8 +215,8 @@ func (s *session) rekeyChild(k esp.SAKey) bool {
 		if !c.is(k) {
 			continue
 		}
-		if c.rekeying || c.replacedBy != nil || s.state != StateEstablished {
-			return true
+		if c.rekeying || c.replacedBy != nil || s.state != StateEstablished || s.v1 != nil {
+			return true // IKEv1: the initiator rekeys
 		}
 		c.rekeying = true
 		s.queue(&rekeyChildTask{old: c})
@@ -231,6 +231,10 @@ func (s *session) expireChild(k esp.SAKey) bool {
 	for _, c := range s.children {
 		if !c.is(k) {
 			continue
+		}
+		if s.v1 != nil {
+			s.v1ExpireChild(c)
+			return true
 		}
 		s.logger().Info("CHILD_SA expired", "child", c.cfg.Name, "in", fmt.Sprintf("%08x", c.inSPI))
 		s.queue(&deleteChildTask{inSPI: c.inSPI})

@@ -364,6 +364,9 @@ type session struct {
 	log       *slog.Logger
 	logPeer   *PeerConfig
 	logRemote netip.AddrPort
+
+	// v1 is set for an IKEv1 SA (v1_session.go).
+	v1 *v1State
 }
 
 // logger returns the session's logger, with its number, the peer's address
@@ -448,6 +451,9 @@ func (s *session) sendPackets(ps [][]byte) {
 
 // nextDeadline is when handleTimeout must run next; zero when never.
 func (s *session) nextDeadline() time.Time {
+	if s.v1 != nil {
+		return s.v1NextDeadline()
+	}
 	if s.state == StateClosed {
 		return time.Time{}
 	}
@@ -495,6 +501,10 @@ func (s *session) nextDeadline() time.Time {
 // handleTimeout retransmits, gives up, sends keepalives and expires
 // fragments, as time requires.
 func (s *session) handleTimeout(now time.Time) {
+	if s.v1 != nil {
+		s.v1Timeout(now)
+		return
+	}
 	if s.state == StateClosed {
 		return
 	}
@@ -871,6 +881,9 @@ func (s *session) close(reason error, notify bool) {
 	if s.state == StateClosed {
 		return
 	}
+	if notify && s.v1 != nil {
+		s.v1Close()
+	}
 	if notify && s.state == StateEstablished && s.send != nil {
 		if packets, err := s.seal(s.header(wire.ExchangeInformational, false, s.sendID), []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}}); err == nil {
 			s.sendPackets(packets)
@@ -899,6 +912,10 @@ func (s *session) close(reason error, notify bool) {
 
 // deleteSA starts an INFORMATIONAL delete of the whole IKE SA.
 func (s *session) deleteSA() {
+	if s.v1 != nil {
+		s.close(nil, true) // IKEv1 deletes are not acknowledged
+		return
+	}
 	if s.state != StateEstablished {
 		s.close(nil, false)
 		return
@@ -1126,6 +1143,9 @@ const supersededLinger = 30 * time.Second
 // leaseKey is the identity the peer's virtual IPs are leased to: its EAP
 // identity, or its IKE identity.
 func (s *session) leaseKey() string {
+	if s.v1 != nil && s.v1.user != "" {
+		return "xauth:" + s.v1.user
+	}
 	if s.eapIdentity != "" {
 		return "eap:" + s.eapIdentity
 	}

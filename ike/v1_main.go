@@ -1,0 +1,392 @@
+package ike
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/ike/wire"
+	"github.com/ikego/ikego/pki"
+)
+
+// IKEv1 Main Mode (Identity Protection, RFC 2409 Section 5) as responder,
+// with a pre-shared key:
+//
+//	HDR, SA                      -->
+//	                             <--  HDR, SA
+//	HDR, KE, Ni [, NAT-D, NAT-D] -->
+//	                             <--  HDR, KE, Nr [, NAT-D, NAT-D]
+//	HDR*, IDii, HASH_I           -->
+//	                             <--  HDR*, IDir, HASH_R
+//
+// NAT traversal follows RFC 3947: the vendor ID in the first pair, NAT-D
+// in the second, and the initiator floats to port 4500 for the third.
+
+// v1DefaultLife is the ISAKMP SA lifetime when the proposal names none
+// (RFC 2407 Section 4.5 for Phase 2; strongSwan uses the same for Phase 1).
+const v1DefaultLife = 8 * time.Hour
+
+// v1Phase1Choice is a Phase 1 transform we can take.
+type v1Phase1Choice struct {
+	transform wire.V1Transform
+	proposal  Proposal
+	hash      v1Hash
+	cipher    v1Cipher
+	group     Group
+	auth      wire.V1AuthMethod
+	life      time.Duration
+}
+
+// v1Phase1Transform reads a Phase 1 transform into the form of an IKEv2
+// proposal (the hash gives the PRF and the integrity algorithm), so that
+// configured proposals in strongSwan's syntax select it.
+func v1Phase1Transform(t wire.V1Transform) (v1Phase1Choice, error) {
+	c := v1Phase1Choice{transform: t, life: v1DefaultLife}
+	p := Proposal{Protocol: wire.ProtocolIKE}
+	var encr, hash, group uint64
+	var keyBits uint64
+	var lifeType uint64
+	for _, a := range t.Attributes {
+		v, ok := a.Uint64()
+		if !ok {
+			return c, fmt.Errorf("ike: attribute %s too long", a.Type.Phase1String())
+		}
+		switch a.Type {
+		case wire.V1AttrEncryption:
+			encr = v
+		case wire.V1AttrHash:
+			hash = v
+		case wire.V1AttrAuthMethod:
+			c.auth = wire.V1AuthMethod(v)
+		case wire.V1AttrGroup:
+			group = v
+		case wire.V1AttrKeyLength:
+			keyBits = v
+		case wire.V1AttrLifeType:
+			lifeType = v
+		case wire.V1AttrLifeDuration:
+			if wire.V1LifeType(lifeType) == wire.V1LifeSeconds && v > 0 {
+				c.life = time.Duration(min(v, 1<<32)) * time.Second
+			}
+		default:
+			return c, fmt.Errorf("ike: unsupported Phase 1 attribute %s", a.Type.Phase1String())
+		}
+	}
+	switch wire.V1EncrAlg(encr) {
+	case wire.V1EncrAESCBC:
+		if keyBits != 128 && keyBits != 192 && keyBits != 256 {
+			return c, fmt.Errorf("ike: AES-CBC with a key of %d bits", keyBits)
+		}
+		p.add(Transform{Type: wire.TransformEncr, ID: uint16(wire.EncrAESCBC), KeyBits: uint16(keyBits)})
+		c.cipher = v1Cipher{Alg: wire.V1EncrAESCBC, KeyBits: int(keyBits)}
+	case wire.V1Encr3DES:
+		p.add(Transform{Type: wire.TransformEncr, ID: uint16(wire.Encr3DES)})
+		c.cipher = v1Cipher{Alg: wire.V1Encr3DES, KeyBits: 192}
+	default:
+		return c, fmt.Errorf("ike: unsupported Phase 1 encryption %v", wire.V1EncrAlg(encr))
+	}
+	var prf wire.PRFID
+	var integ wire.IntegID
+	switch wire.V1HashAlg(hash) {
+	case wire.V1HashSHA1:
+		c.hash, prf, integ = crypto.SHA1, wire.PRFHMACSHA1, wire.IntegHMACSHA1_96
+	case wire.V1HashSHA2256:
+		c.hash, prf, integ = crypto.SHA256, wire.PRFHMACSHA2_256, wire.IntegHMACSHA2_256_128
+	case wire.V1HashSHA2384:
+		c.hash, prf, integ = crypto.SHA384, wire.PRFHMACSHA2_384, wire.IntegHMACSHA2_384_192
+	case wire.V1HashSHA2512:
+		c.hash, prf, integ = crypto.SHA512, wire.PRFHMACSHA2_512, wire.IntegHMACSHA2_512_256
+	default:
+		return c, fmt.Errorf("ike: unsupported Phase 1 hash %v", wire.V1HashAlg(hash))
+	}
+	p.add(Transform{Type: wire.TransformPRF, ID: uint16(prf)})
+	p.add(Transform{Type: wire.TransformInteg, ID: uint16(integ)})
+	c.group = Group(group)
+	if !c.group.Supported() {
+		return c, fmt.Errorf("ike: unsupported Phase 1 group %d", group)
+	}
+	p.add(Transform{Type: wire.TransformKE, ID: uint16(group)})
+	c.proposal = p
+	return c, nil
+}
+
+// v1Start answers Main Mode message 1 for a new responder session whose
+// connection is s.peer: it selects a Phase 1 transform and returns
+// message 2, or an unencrypted NO-PROPOSAL-CHOSEN notification and an
+// error.
+func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
+	v := s.v1
+	sa, ok := wire.FindV1[*wire.V1SA](m.Payloads)
+	if !ok || m.Payloads[0] != wire.V1Payload(sa) {
+		return nil, errors.New("ike: Main Mode message 1 without SA first")
+	}
+	for _, p := range m.Payloads {
+		if vid, ok := p.(*wire.V1VendorID); ok {
+			switch {
+			case bytes.Equal(vid.Data, v1VIDNATT):
+				v.natt = true
+			case bytes.Equal(vid.Data, v1VIDDPD):
+				v.dpd = true
+			case bytes.Equal(vid.Data, v1VIDXAuth):
+				v.xauthVID = true
+			}
+		}
+	}
+	wantAuth := wire.V1AuthPSK
+	if s.peer.Remote.XAuthPassword != nil {
+		wantAuth = wire.V1AuthXAuthInitPSK
+	}
+	configured := s.peer.ikeProposals()
+	var received []Proposal
+	var chosen *v1Phase1Choice
+	if sa.DOI == wire.V1DOIIPsec && len(sa.Proposals) == 1 && sa.Proposals[0].Protocol == wire.V1ProtocolISAKMP {
+		for _, t := range sa.Proposals[0].Transforms {
+			c, err := v1Phase1Transform(t)
+			if err != nil {
+				s.logger().Debug("IKEv1 transform skipped", "transform", t.Number, "err", err)
+				continue
+			}
+			received = append(received, c.proposal)
+			if c.auth != wantAuth {
+				s.logger().Debug("IKEv1 transform skipped", "transform", t.Number, "auth", c.auth.String(), "want", wantAuth.String())
+				continue
+			}
+			if chosen != nil {
+				continue
+			}
+			if sel, ok := Select(configured, []Proposal{c.proposal}, false); ok {
+				c.proposal = sel
+				chosen = &c
+			}
+		}
+	}
+	if s.logs(slog.LevelDebug) {
+		sel := Proposal{}
+		if chosen != nil {
+			sel = chosen.proposal
+		}
+		for _, l := range LogLines(received, configured, sel, chosen != nil) {
+			s.logger().Debug(l)
+		}
+	}
+	if chosen == nil {
+		return s.v1Refuse(wire.V1NotifyNoProposalChosen), fmt.Errorf("ike: no IKEv1 proposal chosen: received %s", FormatProposals(received))
+	}
+	v.hash, v.cipher, v.group, v.auth, v.life = chosen.hash, chosen.cipher, chosen.group, chosen.auth, chosen.life
+	s.prop = chosen.proposal
+	v.saiB = bytes.Clone(sa.Body())
+	reply := &wire.V1SA{DOI: wire.V1DOIIPsec, Situation: sa.Situation, Proposals: []wire.V1Proposal{{
+		Number: sa.Proposals[0].Number, Protocol: wire.V1ProtocolISAKMP, Transforms: []wire.V1Transform{chosen.transform}}}}
+	ps := []wire.V1Payload{reply}
+	if wantAuth == wire.V1AuthXAuthInitPSK {
+		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
+	}
+	ps = append(ps, &wire.V1VendorID{Data: v1VIDDPD})
+	if v.natt {
+		ps = append(ps, &wire.V1VendorID{Data: v1VIDNATT})
+	}
+	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, 0), Payloads: ps}
+	if s.logs(slog.LevelInfo) {
+		s.logger().Info("IKEv1 Main Mode", "proposal", chosen.proposal.String(), "auth", chosen.auth.String())
+	}
+	return out.Marshal()
+}
+
+// v1Refuse returns an unencrypted Informational message with notification
+// n about the ISAKMP SA being negotiated.
+func (s *session) v1Refuse(n wire.V1NotifyType) []byte {
+	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeInformational, 0, 0), Payloads: []wire.V1Payload{
+		&wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP, SPI: s.v1Cookies(), Kind: n}}}
+	b, err := out.Marshal()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// v1MainMode handles Main Mode messages 3 and 5.
+func (s *session) v1MainMode(m *wire.V1Message, ep esp.Endpoint, digest [32]byte) {
+	v := s.v1
+	if digest == v.lastPhase1 && v.phase1Reply != nil {
+		s.v1Send(ep, v.phase1Reply)
+		return
+	}
+	var reply []byte
+	var err error
+	switch {
+	case v.phase == v1SentSA && !m.Header.Encrypted():
+		reply, err = s.v1KeyExchange(m, ep)
+	case v.phase == v1SentKE && m.Header.Encrypted():
+		reply, err = s.v1Authenticate(m, ep)
+	default:
+		return // out of order: drop
+	}
+	if err != nil {
+		s.logger().Info("IKEv1 Main Mode failed", "err", err)
+		if reply != nil {
+			s.v1Send(ep, reply)
+		}
+		s.close(err, false)
+		return
+	}
+	v.lastPhase1, v.phase1Reply = digest, reply
+	s.v1Send(ep, reply)
+	if v.phase == v1Authenticated {
+		s.v1AfterMainMode()
+	}
+}
+
+// v1KeyExchange handles message 3 (KE, Ni, NAT-D) and returns message 4.
+func (s *session) v1KeyExchange(m *wire.V1Message, ep esp.Endpoint) ([]byte, error) {
+	v := s.v1
+	ke, okKE := wire.FindV1[*wire.V1KE](m.Payloads)
+	ni, okN := wire.FindV1[*wire.V1Nonce](m.Payloads)
+	if !okKE || !okN {
+		return nil, errors.New("ike: Main Mode message 3 without KE or nonce")
+	}
+	if len(ni.Data) < 8 || len(ni.Data) > 256 {
+		return nil, fmt.Errorf("ike: nonce of %d octets", len(ni.Data))
+	}
+	share, err := NewKeyShare(v.group, s.env.rand)
+	if err != nil {
+		return nil, err
+	}
+	gxy, err := share.Shared(ke.Data)
+	if err != nil {
+		return s.v1Refuse(wire.V1NotifyInvalidKeyInformation), err
+	}
+	nr := make([]byte, 32)
+	if _, err := s.env.rand.Read(nr); err != nil {
+		return nil, err
+	}
+	v.share, v.gxi, v.gxr = share, bytes.Clone(ke.Data), share.Public()
+	v.ni, v.nr = bytes.Clone(ni.Data), nr
+	psk := s.peer.Remote.PSK
+	if len(psk) == 0 {
+		psk = s.peer.Local.PSK
+	}
+	v.keys, err = deriveV1Keys(v.hash, v.cipher, v1SKEYIDPSK(v.hash, psk, v.ni, v.nr), gxy, s.spii, s.spir)
+	if err != nil {
+		return nil, err
+	}
+	v.iv = v.keys.initialIV(v.gxi, v.gxr)
+	ps := []wire.V1Payload{&wire.V1KE{Data: v.gxr}, &wire.V1Nonce{Data: nr}}
+	if v.natt {
+		var natds []*wire.V1NATD
+		for _, p := range m.Payloads {
+			if d, ok := p.(*wire.V1NATD); ok && !d.Draft {
+				natds = append(natds, d)
+			}
+		}
+		if len(natds) >= 2 {
+			// RFC 3947 Section 3.2: the first hash is of the receiver's
+			// address as the sender sees it, the others of the sender's.
+			s.nat.LocalBehindNAT = !bytes.Equal(natds[0].Hash, s.v1NATHash(ep.Local))
+			seen := s.v1NATHash(ep.Remote)
+			s.nat.RemoteBehindNAT = true
+			for _, d := range natds[1:] {
+				if bytes.Equal(d.Hash, seen) {
+					s.nat.RemoteBehindNAT = false
+				}
+			}
+			local := s.v1NATHash(ep.Local)
+			if s.peer.ForceEncap {
+				local = make([]byte, len(local))
+				if _, err := s.env.rand.Read(local); err != nil {
+					return nil, err
+				}
+			}
+			ps = append(ps, &wire.V1NATD{Hash: seen}, &wire.V1NATD{Hash: local})
+			s.encap = s.nat.Any() || s.peer.ForceEncap
+		}
+	}
+	v.phase = v1SentKE
+	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, 0), Payloads: ps}
+	return out.Marshal()
+}
+
+// v1NATHash is HASH(CKY-I | CKY-R | IP | Port) (RFC 3947 Section 3.2).
+func (s *session) v1NATHash(a netip.AddrPort) []byte {
+	h := s.v1.hash.New()
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:], s.spii)
+	binary.BigEndian.PutUint64(b[8:], s.spir)
+	h.Write(b[:])
+	h.Write(a.Addr().Unmap().AsSlice())
+	binary.BigEndian.PutUint16(b[:], a.Port())
+	h.Write(b[:2])
+	return h.Sum(nil)
+}
+
+// v1Authenticate handles message 5 (IDii, HASH_I) and returns message 6.
+func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, error) {
+	v := s.v1
+	plain, next, err := v.keys.decrypt(v.iv, m.Encrypted)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := wire.ParseV1Payloads(m.Header.NextPayload, plain)
+	if err != nil {
+		// Most likely a wrong PSK: the decryption gave garbage.
+		return nil, fmt.Errorf("ike: Main Mode message 5 does not parse (a PSK mismatch?): %w", err)
+	}
+	id, okID := wire.FindV1[*wire.V1ID](ps)
+	hash, okH := wire.FindV1[*wire.V1Hash](ps)
+	if !okID || !okH {
+		return nil, errors.New("ike: Main Mode message 5 without ID or HASH")
+	}
+	want := v.keys.hashI(v.gxi, v.gxr, s.spii, s.spir, v.saiB, id.Body())
+	if subtle.ConstantTimeCompare(want, hash.Data) != 1 {
+		return s.v1Refuse(wire.V1NotifyAuthenticationFailed), errors.New("ike: HASH_I does not verify (a PSK mismatch?)")
+	}
+	v.iv = next
+	s.authenticated(ep)
+	remoteID, err := pki.NewIdentity(pki.IDType(id.IDType), bytes.Clone(id.Data))
+	if err != nil {
+		return nil, fmt.Errorf("ike: peer identity: %w", err)
+	}
+	if s.peer.Remote.ID.Type != 0 && !remoteID.Matches(s.peer.Remote.ID) {
+		return nil, fmt.Errorf("ike: peer identity %s does not match %s", remoteID, s.peer.Remote.ID)
+	}
+	s.remoteID = remoteID
+	for _, p := range ps {
+		if n, ok := p.(*wire.V1Notify); ok && n.Kind == wire.V1NotifyInitialContact {
+			s.initialContact = true
+		}
+	}
+	our := s.peer.Local.ID
+	if our.Type == 0 {
+		our = pki.AddrIdentity(s.local.Addr())
+	}
+	idr := &wire.V1ID{IDType: wire.V1IDType(our.Type), Data: our.Data}
+	hashR := v.keys.hashR(v.gxi, v.gxr, s.spii, s.spir, v.saiB, idr.Body())
+	body, err := wire.MarshalV1Payloads([]wire.V1Payload{idr, &wire.V1Hash{Data: hashR}})
+	if err != nil {
+		return nil, err
+	}
+	ct, last := v.keys.encrypt(v.iv, body)
+	v.iv = last
+	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, wire.V1PayloadID), Encrypted: ct}
+	out.Header.Flags |= wire.V1FlagEncryption
+	v.phase = v1Authenticated
+	v.expires = s.env.now().Add(v.life)
+	v.share = nil
+	s.logger().Info("IKEv1 Main Mode authenticated", "id", remoteID.String())
+	return out.Marshal()
+}
+
+// v1AfterMainMode starts XAuth, or marks the SA established.
+func (s *session) v1AfterMainMode() {
+	if s.peer.Remote.XAuthPassword != nil {
+		s.v1StartXAuth()
+		return
+	}
+	s.v1Established()
+}

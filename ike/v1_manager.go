@@ -1,0 +1,176 @@
+package ike
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/ike/wire"
+)
+
+// The Manager's IKEv1 entry points: IKEv1 SAs are sessions indexed by our
+// (responder) cookie like IKEv2 SAs by our SPI, with the same half-open
+// limits.
+
+// isV1 reports whether a datagram of at least an ISAKMP header's length
+// is IKEv1 (major version 1).
+func isV1(pkt []byte) bool { return len(pkt) >= wire.V1HeaderLen && pkt[17]>>4 == 1 }
+
+// handleV1Datagram is HandleDatagram for IKEv1: a first Main Mode message
+// from a peer some IKEv1 connection accepts takes the normal queue, a
+// message of an SA we have the priority queue; the rest is dropped.
+func (m *Manager) handleV1Datagram(pkt []byte, ep esp.Endpoint) {
+	q := m.queue
+	if binary.BigEndian.Uint64(pkt[8:]) == 0 {
+		if wire.V1Exchange(pkt[18]) != wire.V1ExchangeIDProt || wire.V1Flags(pkt[19])&wire.V1FlagEncryption != 0 {
+			return
+		}
+		if !m.acceptsV1(ep) {
+			m.stats.refused.Add(1)
+			return
+		}
+	} else {
+		m.mu.Lock()
+		_, known := m.bySPI[binary.BigEndian.Uint64(pkt[8:])]
+		m.mu.Unlock()
+		if !known {
+			m.stats.unknownSPI.Add(1)
+			return
+		}
+		q = m.prio
+	}
+	if len(q) == cap(q) {
+		m.stats.queueFull.Add(1)
+		return
+	}
+	select {
+	case q <- inbound{data: append([]byte(nil), pkt...), ep: ep}:
+	default:
+	}
+}
+
+// acceptsV1 reports whether an IKEv1 connection takes SAs between ep's
+// addresses, and returns the first.
+func (m *Manager) acceptsV1(ep esp.Endpoint) bool { return m.v1Candidate(ep) != nil }
+
+func (m *Manager) v1Candidate(ep esp.Endpoint) *PeerConfig {
+	for _, p := range *m.peers.Load() {
+		if p.speaks(1) && p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
+			return p
+		}
+	}
+	return nil
+}
+
+// receiveV1 handles one IKEv1 datagram.
+func (m *Manager) receiveV1(data []byte, ep esp.Endpoint) {
+	msg, err := wire.ParseV1(data)
+	if err != nil {
+		m.log.Debug("malformed IKEv1 message", "remote", ep.Remote.String(), "err", err)
+		return
+	}
+	h := msg.Header
+	if h.ResponderCookie == 0 {
+		m.receiveV1Start(msg, ep)
+		return
+	}
+	m.mu.Lock()
+	b := m.bySPI[h.ResponderCookie]
+	m.mu.Unlock()
+	if b == nil {
+		return
+	}
+	m.with(b, func(s *session) {
+		if s.v1 == nil || s.spii != h.InitiatorCookie {
+			return
+		}
+		s.handleV1(msg, ep)
+	})
+}
+
+// receiveV1Start answers the first Main Mode message: a new responder
+// session within the half-open limits, or the same answer again for a
+// retransmission.
+func (m *Manager) receiveV1Start(msg *wire.V1Message, ep esp.Endpoint) {
+	key := initKey{msg.Header.InitiatorCookie, ep.Remote}
+	hash := sha256.Sum256(msg.Raw)
+	src := ep.Remote.Addr()
+	m.mu.Lock()
+	b, dup := m.byInit[key]
+	fromSrc := m.halfOpenFrom[src]
+	limited := m.halfOpen >= m.cfg.HalfOpenLimit || fromSrc >= m.cfg.HalfOpenPerSource
+	if !dup && !limited {
+		b = &box{initKey: key, reqHash: hash, counted: true}
+		m.byInit[key] = b
+		m.halfOpen++
+		m.halfOpenN.Store(int64(m.halfOpen))
+		m.halfOpenFrom[src]++
+	}
+	m.mu.Unlock()
+	if dup {
+		b.mu.Lock()
+		if hash == b.reqHash && b.resp != nil {
+			m.send([]datagram{{data: b.resp, ep: ep}})
+		}
+		b.mu.Unlock()
+		return
+	}
+	if limited {
+		m.stats.limited.Add(1)
+		m.log.Debug("half-open limit reached, IKEv1 Main Mode dropped", "remote", ep.Remote.String(), "from_source", fromSrc)
+		return
+	}
+	var resp []byte
+	var s *session
+	defer func() {
+		if s == nil {
+			m.mu.Lock()
+			delete(m.byInit, key)
+			m.halfOpen--
+			m.halfOpenN.Store(int64(m.halfOpen))
+			m.unsource(src)
+			m.mu.Unlock()
+		}
+		if resp != nil {
+			m.send([]datagram{{data: resp, ep: ep}})
+		}
+		if s != nil {
+			m.with(b, func(*session) {})
+		}
+	}()
+	cand := m.v1Candidate(ep)
+	if cand == nil {
+		m.log.Info("IKEv1 Main Mode from a peer no IKEv1 connection accepts", "remote", ep.Remote.String())
+		return
+	}
+	ns := m.newSession(false, cand)
+	ns.local, ns.remote = ep.Local, ep.Remote
+	ns.spii = msg.Header.InitiatorCookie
+	var c [8]byte
+	for ns.spir == 0 {
+		if _, err := m.cfg.Rand.Read(c[:]); err != nil {
+			return
+		}
+		ns.spir = binary.BigEndian.Uint64(c[:])
+	}
+	ns.v1 = &v1State{ivs: map[uint32][]byte{}, replies: map[[32]byte][][]byte{}, quick: map[uint32]*v1Quick{}}
+	out, err := ns.v1Start(msg)
+	if err != nil {
+		ns.logger().Info("IKEv1 Main Mode refused", "err", err)
+		resp = out
+		return
+	}
+	resp = out
+	b.mu.Lock()
+	b.s, b.resp = ns, resp
+	b.mu.Unlock()
+	m.mu.Lock()
+	if _, taken := m.bySPI[ns.spir]; taken {
+		m.mu.Unlock()
+		resp = nil
+		return
+	}
+	m.bySPI[ns.spir] = b
+	m.mu.Unlock()
+	s = ns
+}

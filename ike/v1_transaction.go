@@ -1,0 +1,151 @@
+package ike
+
+import (
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/ikego/ikego/ike/wire"
+)
+
+// Transaction exchanges (draft-dukes-ike-mode-cfg) after Main Mode: XAuth
+// (draft-beaulieu-ike-xauth-02), which we start as the gateway, and Mode
+// Config pull, which the client starts:
+//
+//	                             <--  HDR*, HASH, ATTR(REQUEST user, password)
+//	HDR*, HASH, ATTR(REPLY)      -->
+//	                             <--  HDR*, HASH, ATTR(SET status)   (new M-ID)
+//	HDR*, HASH, ATTR(ACK)        -->
+//	HDR*, HASH, ATTR(REQUEST address...) -->
+//	                             <--  HDR*, HASH, ATTR(REPLY address, DNS...)
+
+// v1XAuth is our XAuth conversation with the peer.
+type v1XAuth struct {
+	// reqID is the message ID of our REQUEST, setID that of our SET (zero
+	// before it is sent).
+	reqID, setID uint32
+	identifier   uint16
+	// ok is the status we sent.
+	ok bool
+}
+
+// v1StartXAuth asks the peer for its XAuth user name and password.
+func (s *session) v1StartXAuth() {
+	var b [2]byte
+	if _, err := s.env.rand.Read(b[:]); err != nil {
+		s.close(err, false)
+		return
+	}
+	x := &v1XAuth{identifier: binary.BigEndian.Uint16(b[:])}
+	ps := []wire.V1Payload{&wire.V1Attributes{CfgType: wire.V1CfgRequest, Identifier: x.identifier,
+		Attributes: []wire.V1Attribute{{Type: wire.V1CfgXAuthUserName}, {Type: wire.V1CfgXAuthUserPassword}}}}
+	id, err := s.v1Request("XAuth request", wire.V1ExchangeTransaction, ps)
+	if err != nil {
+		s.close(err, false)
+		return
+	}
+	x.reqID = id
+	s.v1.xauth = x
+}
+
+// v1Transaction handles a Transaction exchange message of the peer.
+func (s *session) v1Transaction(msgID uint32, ps []wire.V1Payload, digest [32]byte) {
+	v := s.v1
+	attrs, ok := wire.FindV1[*wire.V1Attributes](ps)
+	if !ok {
+		s.logger().Info("IKEv1 transaction without attributes")
+		return
+	}
+	x := v.xauth
+	switch attrs.CfgType {
+	case wire.V1CfgReply:
+		if x == nil || msgID != x.reqID || x.setID != 0 {
+			return
+		}
+		v.pending = nil
+		delete(v.ivs, msgID)
+		var user, pass []byte
+		if a, ok := attrs.Attribute(wire.V1CfgXAuthUserName); ok {
+			user = a.Data
+		}
+		if a, ok := attrs.Attribute(wire.V1CfgXAuthUserPassword); ok {
+			pass = a.Data
+		}
+		want, known := s.peer.Remote.XAuthPassword(string(user))
+		x.ok = known && len(user) > 0 && subtle.ConstantTimeCompare([]byte(want), pass) == 1
+		if x.ok {
+			v.user = string(user)
+			s.logger().Info("XAuth authentication succeeded", "user", string(user))
+		} else {
+			s.logger().Info("XAuth authentication failed", "user", string(user), "known", known)
+		}
+		status := uint16(0)
+		if x.ok {
+			status = 1
+		}
+		set := []wire.V1Payload{&wire.V1Attributes{CfgType: wire.V1CfgSet, Identifier: x.identifier,
+			Attributes: []wire.V1Attribute{{Type: wire.V1CfgXAuthStatus, TV: true, Value: status}}}}
+		id, err := s.v1Request("XAuth status", wire.V1ExchangeTransaction, set)
+		if err != nil {
+			s.close(err, false)
+			return
+		}
+		x.setID = id
+	case wire.V1CfgAck:
+		if x == nil || msgID != x.setID || s.state != StateConnecting {
+			return
+		}
+		v.pending = nil
+		delete(v.ivs, msgID)
+		if !x.ok {
+			s.close(fmt.Errorf("%w: XAuth", ErrAuthFailed), true)
+			return
+		}
+		s.v1Established()
+	case wire.V1CfgRequest:
+		if s.state != StateEstablished {
+			s.logger().Info("Mode Config request before authentication: ignored")
+			return
+		}
+		s.v1ModeConfig(msgID, attrs, digest)
+	default:
+		s.logger().Info("IKEv1 transaction not supported", "type", attrs.CfgType.String())
+	}
+}
+
+// v1ModeConfig answers a Mode Config request (pull) with virtual IPs from
+// the connection's pools and its DNS servers. The attribute types are those
+// of IKEv2's configuration payload, whose code answers.
+func (s *session) v1ModeConfig(msgID uint32, attrs *wire.V1Attributes, digest [32]byte) {
+	req := &wire.CP{CfgType: wire.CfgRequest}
+	for _, a := range attrs.Attributes {
+		if !a.TV {
+			req.Attributes = append(req.Attributes, wire.CPAttribute{Type: wire.CPAttrType(a.Type), Value: a.Data})
+		}
+	}
+	if len(s.vips) > 0 && s.leased {
+		// A second request: the addresses are the same.
+		s.env.releaseVIPs(s.leaseKey(), s.vips)
+		s.vips = nil
+	}
+	cp, err := s.assignVIPs(req)
+	reply := &wire.V1Attributes{CfgType: wire.V1CfgReply, Identifier: attrs.Identifier}
+	if err != nil {
+		s.logger().Info("no virtual IP for the peer", "err", err)
+	}
+	if cp != nil {
+		for _, a := range cp.Attributes {
+			reply.Attributes = append(reply.Attributes, wire.V1Attribute{Type: wire.V1AttrType(a.Type), Data: a.Value})
+		}
+	}
+	b, err := s.v1Seal(wire.V1ExchangeTransaction, msgID, []wire.V1Payload{reply}, nil)
+	if err != nil {
+		s.logger().Warn("cannot build the Mode Config reply", "err", err)
+		return
+	}
+	delete(s.v1.ivs, msgID)
+	s.v1Reply(digest, b)
+	if len(s.vips) > 0 {
+		s.logger().Info("virtual IPs assigned", "vips", fmt.Sprint(s.vips))
+	}
+}
