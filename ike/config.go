@@ -47,6 +47,9 @@ type Config struct {
 	// HalfOpenTimeout is how long an IKE SA may take from IKE_SA_INIT to
 	// the end of IKE_AUTH; 0 means 30 s.
 	HalfOpenTimeout time.Duration
+	// IKEv1Timeout is how long an IKEv1 SA may take from Main Mode's first
+	// message to the end of XAuth (a user typing a password); 0 means 30 s.
+	IKEv1Timeout time.Duration
 	// FragmentSize is the largest IKE message sent unfragmented when the
 	// peer supports IKEv2 fragmentation (RFC 7383), without IP and UDP
 	// headers; 0 means 1280 minus those headers, strongSwan's default.

@@ -126,6 +126,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.HalfOpenTimeout <= 0 {
 		cfg.HalfOpenTimeout = 30 * time.Second
 	}
+	if cfg.IKEv1Timeout <= 0 {
+		cfg.IKEv1Timeout = 30 * time.Second
+	}
 	if cfg.FragmentSize <= 0 {
 		cfg.FragmentSize = 1280 - 40 - 8 // strongSwan's fragment_size over IPv6 and UDP
 	}
@@ -151,7 +154,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	m.peers.Store(&peers)
 	m.env = &env{
 		rand: cfg.Rand, now: cfg.Now, log: cfg.Logger, dp: cfg.Dataplane, pools: cfg.Pools,
-		retransmit: cfg.Retransmit, fragmentSize: cfg.FragmentSize, halfOpenTime: cfg.HalfOpenTimeout,
+		retransmit: cfg.Retransmit, fragmentSize: cfg.FragmentSize, halfOpenTime: cfg.HalfOpenTimeout, v1Timeout: cfg.IKEv1Timeout,
 		natt: esp.NATTPort, policyID: &m.policyID,
 		peers:  func() []*PeerConfig { return *m.peers.Load() },
 		nextID: func() uint64 { return m.nextID.Add(1) },

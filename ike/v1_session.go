@@ -341,7 +341,7 @@ func (s *session) v1NextDeadline() time.Time {
 		min(v.pending.deadline)
 	}
 	if s.state == StateConnecting {
-		min(s.created.Add(s.env.halfOpenTime))
+		min(s.created.Add(s.env.v1Timeout))
 	}
 	min(s.nextKeepalive)
 	min(v.expires)
@@ -358,8 +358,8 @@ func (s *session) v1Timeout(now time.Time) {
 		return
 	}
 	v := s.v1
-	if s.state == StateConnecting && !now.Before(s.created.Add(s.env.halfOpenTime)) {
-		s.close(fmt.Errorf("ike: IKEv1 SA not established within %v", s.env.halfOpenTime), false)
+	if s.state == StateConnecting && !now.Before(s.created.Add(s.env.v1Timeout)) {
+		s.close(fmt.Errorf("ike: IKEv1 SA not established within %v", s.env.v1Timeout), false)
 		return
 	}
 	if !v.expires.IsZero() && !now.Before(v.expires) {

@@ -140,6 +140,7 @@ type env struct {
 	retransmit   Retransmit
 	fragmentSize int
 	halfOpenTime time.Duration
+	v1Timeout    time.Duration
 	natt         uint16
 	// policyID numbers the dataplane policies.
 	policyID *atomic.Uint32

@@ -129,19 +129,26 @@ func (b *builder) dir(name string) string {
 func (b *builder) global() {
 	cfg := b.cfg
 	seen := map[string]bool{}
-	for i, u := range cfg.EAPUsers {
-		f := fmt.Sprintf("eap_users[%d]", i)
-		switch {
-		case u.ID == "":
-			b.fail(f+".id", "empty")
-		case seen[u.ID]:
-			b.fail(f+".id", "%q: given twice", u.ID)
-		}
-		seen[u.ID] = true
-		if u.Secret == "" {
-			b.fail(f+".secret", "empty") // the secret itself is never quoted
+	for _, list := range []struct {
+		name  string
+		users []EAPUser
+	}{{"eap_users", cfg.EAPUsers}, {"xauth_users", cfg.XAuthUsers}} {
+		clear(seen)
+		for i, u := range list.users {
+			f := fmt.Sprintf("%s[%d]", list.name, i)
+			switch {
+			case u.ID == "":
+				b.fail(f+".id", "empty")
+			case seen[u.ID]:
+				b.fail(f+".id", "%q: given twice", u.ID)
+			}
+			seen[u.ID] = true
+			if u.Secret == "" {
+				b.fail(f+".secret", "empty") // the secret itself is never quoted
+			}
 		}
 	}
+	b.rt.IKE.IKEv1Timeout = time.Duration(cfg.IKEv1Timeout)
 	for i, s := range cfg.Listen {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
@@ -279,27 +286,38 @@ func (b *builder) connection(c *Connection) {
 	}
 	enabled := c.Enabled == nil || *c.Enabled
 
-	netToNet := false
+	netToNet, xauth := false, false
 	switch c.Type {
 	case "", "host-to-net":
 	case "net-to-net":
 		netToNet = true
-	case "l2tp", "xauth":
-		b.fail(f("type"), "%s is not supported yet (host-to-net or net-to-net)", c.Type)
+	case "xauth":
+		xauth = true
+	case "l2tp":
+		b.fail(f("type"), "l2tp is not supported yet (host-to-net, net-to-net or xauth)")
 	default:
-		b.fail(f("type"), "%q: want host-to-net or net-to-net", c.Type)
+		b.fail(f("type"), "%q: want host-to-net, net-to-net or xauth", c.Type)
 	}
-	ikev1 := false
+	version := ike.VersionIKEv2
 	switch c.Version {
-	case "", "2":
-	case "1", "both":
-		ikev1 = true
-		b.fail(f("version"), "%s: IKEv1 is not implemented yet (use version 2)", c.Version)
+	case "":
+		if xauth {
+			version = ike.VersionIKEv1
+		}
+	case "2":
+		if xauth {
+			b.fail(f("version"), "2: type xauth is IKEv1 (version 1 or both)")
+		}
+	case "1":
+		version = ike.VersionIKEv1
+	case "both":
+		version = ike.VersionAny
 	default:
-		b.fail(f("version"), "%q: want 2 (1 and both come with IKEv1)", c.Version)
+		b.fail(f("version"), "%q: want 1, 2 or both", c.Version)
 	}
+	ikev1 := version != ike.VersionIKEv2
 
-	p := &ike.PeerConfig{Name: c.Name, Strict: c.Strict, ForceEncap: c.Encap,
+	p := &ike.PeerConfig{Name: c.Name, Version: version, Strict: c.Strict, ForceEncap: c.Encap,
 		NoFragmentation: c.Fragmentation != nil && !*c.Fragmentation}
 	child := &ike.ChildConfig{Name: c.Name, Strict: c.Strict, IPComp: c.Compression}
 	p.Children = []*ike.ChildConfig{child}
@@ -307,6 +325,9 @@ func (b *builder) connection(c *Connection) {
 	p.LocalAddrs = b.addrs(f("local_addrs"), c.LocalAddrs)
 	p.RemoteAddrs = b.addrs(f("remote_addrs"), c.RemoteAddrs)
 	b.auth(c, p)
+	if ikev1 {
+		b.ikev1(c, p, xauth)
+	}
 
 	// Traffic selectors.
 	if len(c.LocalTS) == 0 {
@@ -476,6 +497,38 @@ func (b *builder) selectors(path string, l List) []esp.Selector {
 		out = append(out, sel)
 	}
 	return out
+}
+
+// ikev1 checks what an IKEv1 connection needs: a PSK on both ends (the
+// IKEv1 responder authenticates with a PSK only), no initiation, and for
+// type xauth the XAuth accounts.
+func (b *builder) ikev1(c *Connection, p *ike.PeerConfig, xauth bool) {
+	path := "connections." + c.Name
+	if p.Local.Method != ike.AuthPSK || p.Remote.Method != ike.AuthPSK {
+		b.fail(path+".remote.auth", "IKEv1 (version %s) authenticates with a PSK: local.auth and remote.auth psk", p.Version)
+	}
+	if p.Version == ike.VersionIKEv1 {
+		if c.StartAction != "" && c.StartAction != "none" && c.StartAction != "add" {
+			b.fail(path+".start_action", "%s: IKEv1 connections wait for the peer (none)", c.StartAction)
+		}
+		if c.DPDAction != "" && c.DPDAction != "clear" {
+			b.fail(path+".dpd_action", "%s: IKEv1 connections do not initiate: clear", c.DPDAction)
+		}
+	}
+	if !xauth {
+		return
+	}
+	users := map[string]string{}
+	for _, u := range b.cfg.XAuthUsers {
+		users[u.ID] = u.Secret
+	}
+	if len(users) == 0 {
+		b.fail(path+".type", "xauth needs xauth_users")
+	}
+	p.Remote.XAuthPassword = func(name string) (string, bool) {
+		pw, ok := users[name]
+		return pw, ok
+	}
 }
 
 // auth fills p.Local and p.Remote.

@@ -38,8 +38,8 @@ type Config struct {
 	// for every connection: after this long without a message or an ESP
 	// packet from the peer, a liveness check is sent; 0 turns it off.
 	DPDDelay Duration `yaml:"dpd_delay"`
-	// IKEv1Timeout bounds an IKEv1 exchange (Main or Aggressive Mode and
-	// XAuth). It is parsed and checked for the IKEv1 support to come.
+	// IKEv1Timeout bounds the setup of an IKEv1 SA (Main Mode and XAuth,
+	// the user typing a password included); 0 means 30 s.
 	IKEv1Timeout Duration `yaml:"ikev1_timeout"`
 	// PKI names the certificate store that Connection certificate names
 	// refer to.
@@ -50,6 +50,9 @@ type Config struct {
 	// eap-mschapv2 (swanctl's eap secrets): identity and password. The
 	// passwords are secrets: they never reach a log.
 	EAPUsers []EAPUser `yaml:"eap_users"`
+	// XAuthUsers are the XAuth users of connections of type xauth
+	// (swanctl's xauth secrets): name and password, secrets as EAPUsers.
+	XAuthUsers []EAPUser `yaml:"xauth_users"`
 	// Connections are the connections by name, in the order of the file:
 	// for an incoming IKE SA, the first connection whose addresses and
 	// identities match is used (as in strongSwan).
@@ -78,9 +81,9 @@ type TUNConfig struct {
 }
 
 // PoolConfig is a pool of virtual IP addresses (swanctl pools).
-// EAPUser is one EAP-MSCHAPv2 account.
+// EAPUser is one EAP-MSCHAPv2 or XAuth account.
 type EAPUser struct {
-	// ID is the EAP identity (the user name the client types).
+	// ID is the EAP identity or XAuth user name (what the client types).
 	ID string `yaml:"id"`
 	// Secret is the password.
 	Secret string `yaml:"secret"`
@@ -139,11 +142,17 @@ type Connection struct {
 	// loaded.
 	Enabled *bool `yaml:"enabled"`
 	// Type is host-to-net (the default: roadwarrior clients, each with a
-	// virtual IP from Pools) or net-to-net (a site-to-site tunnel between
-	// LocalTS and RemoteTS). l2tp and xauth are not supported yet.
+	// virtual IP from Pools), net-to-net (a site-to-site tunnel between
+	// LocalTS and RemoteTS) or xauth (XAuth host-to-net: IKEv1 clients
+	// authenticate with the PSK, then with a name and password of
+	// xauth_users, as the IPsec clients built into iOS, macOS and Android
+	// do). l2tp is not supported yet.
 	Type string `yaml:"type"`
-	// Version is the IKE version: 2 (the default); 1 and both are not
-	// implemented yet.
+	// Version is the IKE version: 2 (the default, 1 for type xauth), 1, or
+	// both (IKEv1 or IKEv2, whichever the client speaks). IKEv1 is served
+	// as responder with a PSK (Main Mode, XAuth, Mode Config pull, Quick
+	// Mode, NAT-T, DPD): IKEv1 connections take start_action none and
+	// dpd_action clear.
 	Version string `yaml:"version"`
 	// LocalAddrs restricts the local addresses the connection is used on:
 	// addresses, prefixes or ranges; empty means any. With start_action

@@ -182,12 +182,19 @@ func TestConfigErrors(t *testing.T) {
 		// Connections.
 		{"connection name", []edit{{"connections.rw.remark", "x"}, {"connections.r w", "{}"}}, `connections.r w: "r w": a connection name`},
 		{"type l2tp", []edit{{"connections.rw.type", "l2tp"}}, "connections.rw.type: l2tp is not supported yet"},
-		{"type xauth", []edit{{"connections.rw.type", "xauth"}}, "connections.rw.type: xauth is not supported yet"},
-		{"type unknown", []edit{{"connections.rw.type", "site"}}, `connections.rw.type: "site": want host-to-net or net-to-net`},
-		{"version 1", []edit{{"connections.rw.version", "1"}}, "connections.rw.version: 1: IKEv1 is not implemented yet"},
-		{"version both", []edit{{"connections.rw.version", "both"}}, "connections.rw.version: both: IKEv1 is not implemented yet"},
-		{"version 3", []edit{{"connections.rw.version", "3"}}, `connections.rw.version: "3"`},
+		{"type xauth without users", []edit{{"connections.rw.type", "xauth"}, {"connections.rw.local_ts", "203.0.113.0/26"}}, "connections.rw.type: xauth needs xauth_users"},
+		{"type xauth with version 2", []edit{{"connections.rw.type", "xauth"}, {"connections.rw.version", "2"}}, "connections.rw.version: 2: type xauth is IKEv1"},
+		{"type unknown", []edit{{"connections.rw.type", "site"}}, `connections.rw.type: "site": want host-to-net, net-to-net or xauth`},
+		{"version 3", []edit{{"connections.rw.version", "3"}}, `connections.rw.version: "3": want 1, 2 or both`},
 		{"several local subnets with IKEv1", []edit{{"connections.rw.version", "1"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
+		{"several local subnets with both", []edit{{"connections.rw.version", "both"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
+		{"IKEv1 with certificates", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}), "connections.rw.remote.auth: IKEv1 (version 1) authenticates with a PSK"},
+		{"IKEv1 initiating", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.start_action", "start"}}, "connections.rw.start_action: start: IKEv1 connections wait for the peer"},
+		{"IKEv1 dpd restart", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.dpd_action", "restart"}}, "connections.rw.dpd_action: restart: IKEv1 connections do not initiate"},
+		{"xauth user empty", []edit{{"xauth_users", "[{id: '', secret: x}]"}}, "xauth_users[0].id: empty"},
+		{"xauth user twice", []edit{{"xauth_users", "[{id: bob, secret: x}, {id: bob, secret: y}]"}}, `xauth_users[1].id: "bob": given twice`},
+		{"xauth secret empty", []edit{{"xauth_users", "[{id: bob, secret: ''}]"}}, "xauth_users[0].secret: empty"},
+		{"ikev1_timeout negative", []edit{{"ikev1_timeout", "-5s"}}, `ikev1_timeout: "-5s": negative`},
 		{"local auth eap", []edit{{"connections.rw.local.auth", "eap-mschapv2"}}, "connections.rw.local.auth: eap-mschapv2 is for the remote end"},
 		{"remote eap without users", []edit{{"connections.rw.remote.auth", "eap-mschapv2"}}, "connections.rw.remote.auth: eap-mschapv2 needs eap_users"},
 		{"remote eap with local psk", []edit{{"connections.rw.remote.auth", "eap-mschapv2"}}, "connections.rw.local.auth: remote.auth eap-mschapv2 needs our certificate"},
@@ -332,8 +339,13 @@ func TestExampleConfig(t *testing.T) {
 	for _, p := range rt.IKE.Peers {
 		names = append(names, p.Name)
 	}
-	if fmt.Sprint(names) != "[carol everybody staff-certs]" {
+	if fmt.Sprint(names) != "[carol everybody staff-certs cisco-ipsec]" {
 		t.Errorf("connections %v, want the enabled ones in file order", names)
+	}
+	if x := rt.IKE.Peers[3]; x.Version != ike.VersionIKEv1 || x.Remote.XAuthPassword == nil {
+		t.Errorf("cisco-ipsec: version %v, XAuth %v", x.Version, x.Remote.XAuthPassword != nil)
+	} else if pw, ok := x.Remote.XAuthPassword("bob"); !ok || pw != "change-me-bob" {
+		t.Errorf("cisco-ipsec: bob's password %q %v", pw, ok)
 	}
 	if rt.Listen != nil || rt.TUN.Name != "ikego%d" || rt.TUN.MTU != 1400 {
 		t.Errorf("listen %v, tun %+v", rt.Listen, rt.TUN)

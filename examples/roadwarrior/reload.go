@@ -93,9 +93,10 @@ func (c *controller) planLocked(cfg *Config) (*change, error) {
 		a, b := poolConfig(old, name), poolConfig(cfg, name)
 		return a == nil || b == nil || a.Addrs != b.Addrs || !slices.Equal(a.DNS, b.DNS)
 	}
-	global := old.DPDDelay != cfg.DPDDelay || old.PKI != cfg.PKI
+	global := old.DPDDelay != cfg.DPDDelay || old.PKI != cfg.PKI || old.IKEv1Timeout != cfg.IKEv1Timeout
 	// Changed EAP accounts change the connections that use them.
 	eapChanged := !slices.Equal(old.EAPUsers, cfg.EAPUsers)
+	xauthChanged := !slices.Equal(old.XAuthUsers, cfg.XAuthUsers)
 	oldPeers := peersByName(c.rt)
 	newPeers := peersByName(rt)
 	names := map[string]bool{}
@@ -108,6 +109,7 @@ func (c *controller) planLocked(cfg *Config) (*change, error) {
 		case connChanged(o, cn) || (isEnabled(o) || isEnabled(cn)) &&
 			(global || slices.ContainsFunc(slices.Concat(o.Pools, cn.Pools), poolChanged)) ||
 			eapChanged && (o.Remote.Auth == "eap-mschapv2" || cn.Remote.Auth == "eap-mschapv2") ||
+			xauthChanged && (o.Type == "xauth" || cn.Type == "xauth") ||
 			oldPeers[cn.Name] != nil && newPeers[cn.Name] != nil && !sameCredentials(oldPeers[cn.Name], newPeers[cn.Name]):
 			ch.result.Changed = append(ch.result.Changed, cn.Name)
 			ch.teardown = append(ch.teardown, cn.Name)
