@@ -18,8 +18,8 @@ import (
 
 // v1Hash is the negotiated IKEv1 hash (RFC 2409 Appendix A, Hash Algorithm
 // attribute). Its HMAC is the PRF: RFC 2409 Section 5 uses the HMAC version
-// of the negotiated hash when no PRF is negotiated, and no PRF attribute is
-// defined. The hash itself makes the IVs (RFC 2409 Appendix B). Supported:
+// of the negotiated hash when no PRF is negotiated, and Appendix A defines
+// no PRF values. The hash itself makes the IVs (RFC 2409 Appendix B). Supported:
 // crypto.SHA1, crypto.SHA256, crypto.SHA384 and crypto.SHA512; MD5 is
 // refused.
 type v1Hash = crypto.Hash

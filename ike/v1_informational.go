@@ -3,7 +3,6 @@ package ike
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/ikego/ikego/ike/wire"
@@ -95,6 +94,3 @@ func (s *session) v1ExpireChild(c *childSA) {
 		SPIs: [][]byte{binary.BigEndian.AppendUint32(nil, c.inSPI)}})
 	s.dropChild(c)
 }
-
-// errV1Initiator is returned for what IKEv1 SAs cannot do: we only respond.
-var errV1Initiator = errors.New("ike: IKEv1 SAs are responders only")
