@@ -33,13 +33,19 @@ func TestInteropStrongSwanClient(t *testing.T) {
 		{"ikev2-psk", "ikev2-psk", false, false},
 		{"ikev2-psk-v6", "ikev2-psk-v6", true, false},
 		{"ikev2-psk-listen-all", "ikev2-psk", false, true},
+		{"ikev1-xauth", "ikev1-main-psk-xauth", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			scen, v6 := tc.scen, tc.v6
 			rig := interop.Available(t)
 			info := rig.Info(scen)
 			conf := filepath.Join(t.TempDir(), "roadwarrior.yaml")
-			if err := os.WriteFile(conf, []byte(interopConfig(info, v6, tc.wildcard)), 0o600); err != nil {
+			text := interopConfig(info, v6, tc.wildcard)
+			clientID := info["CLIENT1_ID"]
+			if info["IKE_VERSION"] == "1" {
+				text, clientID = interopConfigXAuth(info), info["LEFT_ADDR"]
+			}
+			if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			// The file must pass -check before the rig starts.
@@ -68,7 +74,7 @@ func TestInteropStrongSwanClient(t *testing.T) {
 			if !regexp.MustCompile(`msg="roadwarrior started".* listen="?` + listen).MatchString(log) {
 				t.Errorf("our log does not say we listen on %s:\n%s", listen, log)
 			}
-			want := []string{`msg="roadwarrior started"`, `msg="connection up" subsys=ike conn=rw`, "id=client1@example.com",
+			want := []string{`msg="roadwarrior started"`, `msg="connection up" subsys=ike conn=rw`, "id=" + clientID,
 				info["FIRST_VIP4"], "msg=stopping subsys=cfg signal=terminated ike_sas=1", "msg=stopped"}
 			if v6 {
 				want = append(want, info["FIRST_VIP6"])
@@ -78,8 +84,8 @@ func TestInteropStrongSwanClient(t *testing.T) {
 					t.Errorf("our log lacks %q:\n%s", w, log)
 				}
 			}
-			for _, bad := range []string{info["PSK"], "level=ERROR", "level=WARN", "DATA RACE"} {
-				if strings.Contains(log, bad) {
+			for _, bad := range []string{info["PSK"], info["XAUTH_PASS"], "level=ERROR", "level=WARN", "DATA RACE"} {
+				if bad != "" && strings.Contains(log, bad) {
 					t.Errorf("our log contains %q:\n%s", bad, log)
 				}
 			}
@@ -124,6 +130,29 @@ connections:
     local_ts: %s
     pools: %s
 `, listen, pools, info["SERVER_ID"], info["CLIENT1_ID"], info["PSK"], localTS, names)
+}
+
+// interopConfigXAuth is the server's configuration for the rig's
+// ikev1-main-psk-xauth scenario: a connection of type xauth.
+func interopConfigXAuth(info map[string]string) string {
+	return fmt.Sprintf(`# written by TestInteropStrongSwanClient
+listen: %s
+tun: {name: ikrw%%d}
+pools:
+  - {name: rw4, addrs: %s, dns: [%s]}
+log: {level: info}
+xauth_users:
+  - {id: %s, secret: %q}
+connections:
+  rw:
+    type: xauth
+    local: {auth: psk}
+    remote: {auth: psk}
+    psk: %q
+    local_ts: 203.0.113.0/26
+    esp_proposals: aes256-sha256, aes256-sha1
+    pools: rw4
+`, info["RIGHT_ADDR"], info["POOL4"], info["DNS4"], info["XAUTH_USER"], info["XAUTH_PASS"], info["PSK"])
 }
 
 func tail(s string, n int) string {
