@@ -200,7 +200,7 @@ func rwConfig(t *testing.T, info map[string]string, v6 bool) (*ike.PeerConfig, i
 // startRoadwarrior brings the rig up (NAT optional), runs our gateway with
 // peer as responder in the right namespace, starts strongSwan's client on
 // the left with scen and initiates.
-func startRoadwarrior(t *testing.T, rig *interop.Rig, scen string, nat, v6 bool, peer *ike.PeerConfig, pools ike.Pools) *roadwarrior {
+func startRoadwarrior(t *testing.T, rig *interop.Rig, scen string, nat, v6 bool, peer *ike.PeerConfig, pools ike.Pools, mods ...func(*ike.Config)) *roadwarrior {
 	t.Helper()
 	if err := rig.NetUp(nat); err != nil {
 		t.Fatal(err)
@@ -214,6 +214,9 @@ func startRoadwarrior(t *testing.T, rig *interop.Rig, scen string, nat, v6 bool,
 	}
 	rw := &roadwarrior{rig: rig, info: info, events: newEventLog(), pools: pools}
 	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, Pools: pools, OnEvent: rw.events.add}
+	for _, m := range mods {
+		m(cfg)
+	}
 	rw.g = startGateway(t, info["NS_RIGHT"], addrs, nil, routes, cfg)
 	if err := rig.Start("left", scen); err != nil {
 		t.Fatal(err)
@@ -700,6 +703,27 @@ func errIfNot(got, want int) error {
 // (SIGKILL, no delete); our liveness checks find the peer dead after the
 // delay and retransmissions, clear the IKE SA and give the virtual IP
 // back, within the time the configuration implies.
+// killLeftCharon kills the rig's left charon (ours: its PID file is in
+// the test's scratch dir) without letting it send a delete.
+func killLeftCharon(t *testing.T, rig *interop.Rig) {
+	t.Helper()
+	pidFile := filepath.Join(rig.Dir, "left", "pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "charon" {
+		t.Fatalf("PID %d from %s is not charon (%q)", pid, pidFile, comm)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestInteropDPD(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
@@ -729,22 +753,7 @@ func TestInteropDPD(t *testing.T) {
 	if sas := rw.g.IKE().SAs(); len(sas) != 1 || sas[0].State != ike.StateEstablished {
 		t.Fatalf("an alive peer lost its SA: %+v\n%s", sas, rw.events)
 	}
-	// Kill charon without a delete.
-	pidFile := filepath.Join(rig.Dir, "left", "pid")
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "charon" {
-		t.Fatalf("PID %d from %s is not charon (%q)", pid, pidFile, comm)
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	killLeftCharon(t, rig)
 	killed := time.Now()
 	limit := peer.DPDDelay + retransmit.Total() + 2*time.Second
 	if !rw.events.wait(limit+5*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventIKEDown) == 1 }) {

@@ -3,7 +3,9 @@ package ikego
 import (
 	"net/netip"
 	"testing"
+	"time"
 
+	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike"
 	"github.com/ikego/ikego/ike/wire"
 	"github.com/ikego/ikego/internal/interop"
@@ -20,6 +22,61 @@ func TestInteropIKEv1MainPSKXAuth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
+	rw, _, info := startIKEv1XAuth(t, ike.Retransmit{})
+	sa := rw.checkUp(t, "203.0.113.0/26", info["FIRST_VIP4"])
+	if got := sa.RemoteID.String(); got != info["LEFT_ADDR"] {
+		t.Errorf("peer identity %v, want %s", got, info["LEFT_ADDR"])
+	}
+	if len(sa.VIPs) != 1 || sa.VIPs[0].String() != info["FIRST_VIP4"] {
+		t.Errorf("virtual IPs %v, want %s", sa.VIPs, info["FIRST_VIP4"])
+	}
+	rw.ping(t)
+	rw.checkDelete(t)
+}
+
+// TestInteropIKEv1DPD: our R-U-THERE (RFC 3706) checks keep an idle but
+// alive strongSwan IKEv1 client up; once its charon is killed without a
+// delete, the SA is cleared within the delay and the retransmissions and
+// the virtual IP goes back to the pool.
+func TestInteropIKEv1DPD(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	retransmit := ike.Retransmit{Timeout: time.Second, Base: 1.5, Tries: 2}
+	rw, peer, _ := startIKEv1XAuth(t, retransmit, func(p *ike.PeerConfig) { p.DPDDelay = 2 * time.Second })
+	sa := rw.checkUp(t)
+	rw.ping(t)
+	// Long enough for a check whose answers we ignored to give up.
+	time.Sleep(2*peer.DPDDelay + retransmit.Total() + time.Second)
+	if sas := rw.g.IKE().SAs(); len(sas) != 1 || sas[0].State != ike.StateEstablished {
+		t.Fatalf("an alive peer lost its SA: %+v\n%s", sas, rw.events)
+	}
+	killLeftCharon(t, rw.rig)
+	killed := time.Now()
+	limit := peer.DPDDelay + retransmit.Total() + 2*time.Second
+	if !rw.events.wait(limit+5*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventIKEDown) == 1 }) {
+		t.Fatalf("not cleared %v after the kill:\n%s", time.Since(killed), rw.events)
+	}
+	if took := time.Since(killed); took > limit {
+		t.Errorf("cleared after %v, configured at most %v", took, limit)
+	}
+	for _, p := range rw.pools {
+		if p.Online() != 0 {
+			t.Errorf("pool %s: %d leases online", p.Name(), p.Online())
+		}
+	}
+	for _, c := range sa.Children {
+		if _, ok := rw.g.Engine().SA(esp.InSA(c.InSPI)); ok {
+			t.Errorf("inbound SA %08x still installed", c.InSPI)
+		}
+	}
+}
+
+// startIKEv1XAuth runs our IKEv1 XAuth responder in the rig's right
+// namespace and strongSwan's ikev1-main-psk-xauth client on the left, and
+// initiates.
+func startIKEv1XAuth(t *testing.T, retransmit ike.Retransmit, mods ...func(*ike.PeerConfig)) (*roadwarrior, *ike.PeerConfig, map[string]string) {
+	t.Helper()
 	const scen = "ikev1-main-psk-xauth"
 	rig := interop.Available(t)
 	info := rig.Info(scen)
@@ -44,17 +101,12 @@ func TestInteropIKEv1MainPSKXAuth(t *testing.T) {
 		Children: []*ike.ChildConfig{{Name: "rw", LocalTS: selectors(prefixes(t, "203.0.113.0/26")),
 			ESPProposals: ike.MustParseProposals("aes256-sha256, aes256-sha1", wire.ProtocolESP), Strict: true}},
 	}
-	rw := startRoadwarrior(t, rig, scen, false, false, peer, ike.Pools{pool4})
+	for _, m := range mods {
+		m(peer)
+	}
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, ike.Pools{pool4}, func(c *ike.Config) { c.Retransmit = retransmit })
 	if out, err := rw.initiate(scen); err != nil {
 		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
 	}
-	sa := rw.checkUp(t, "203.0.113.0/26", info["FIRST_VIP4"])
-	if got := sa.RemoteID.String(); got != info["LEFT_ADDR"] {
-		t.Errorf("peer identity %v, want %s", got, info["LEFT_ADDR"])
-	}
-	if len(sa.VIPs) != 1 || sa.VIPs[0].String() != info["FIRST_VIP4"] {
-		t.Errorf("virtual IPs %v, want %s", sa.VIPs, info["FIRST_VIP4"])
-	}
-	rw.ping(t)
-	rw.checkDelete(t)
+	return rw, peer, info
 }
