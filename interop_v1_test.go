@@ -1,7 +1,9 @@
 package ikego
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +34,55 @@ func TestInteropIKEv1MainPSKXAuth(t *testing.T) {
 	}
 	rw.ping(t)
 	rw.checkDelete(t)
+}
+
+// TestInteropIKEv1Rekey: strongSwan's IKEv1 client rekeys its CHILD_SA
+// with a new Quick Mode every 6 s (ike/testdata/interop/ikev1-xauth-rekey)
+// during 30 s of pings and deletes each old SA at its 20 s lifetime, as
+// IKEv1 does: we send on each new SA at once, keep the old ones until
+// their deletes, and no packet is lost.
+func TestInteropIKEv1Rekey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	rw, _, _ := startIKEv1XAuth(t, ike.Retransmit{})
+	rw.checkUp(t)
+	out, err := rw.rig.Exec("left", "ping", "-c", "300", "-i", "0.1", "-W", "1", "203.0.113.1")
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Fatalf("ping during the rekeys: %v\n%s\nevents:\n%s", err, out, rw.events)
+	}
+	rw.events.mu.Lock()
+	rekeys, downs := 0, 0
+	for _, e := range rw.events.evs {
+		switch {
+		case e.Kind == ike.EventChildUp && e.Rekey:
+			rekeys++
+		case e.Kind == ike.EventChildDown:
+			downs++
+		}
+	}
+	rw.events.mu.Unlock()
+	if rekeys < 4 || downs < 2 {
+		t.Errorf("%d CHILD_SA rekeys and %d old CHILD_SAs deleted in 30 s", rekeys, downs)
+	}
+	t.Logf("%d CHILD_SA rekeys, %d deleted, %s", rekeys, downs, out[strings.Index(out, "ping statistics"):])
+	// Both sides hold the same SAs: the current one and the rekeyed ones
+	// not yet expired.
+	sas, _ := rw.rig.ListSAs("left")
+	ours := rw.g.IKE().SAs()
+	if len(ours) != 1 || len(ours[0].Children) < 2 || len(ours[0].Children) > 5 {
+		t.Fatalf("ours after the rekeys: %+v", ours)
+	}
+	for _, c := range ours[0].Children {
+		for _, spi := range []uint32{c.InSPI, c.OutSPI} {
+			if !strings.Contains(sas, fmt.Sprintf("%08x", spi)) {
+				t.Errorf("strongSwan does not list our SA %08x:\n%s", spi, sas)
+			}
+		}
+	}
+	if strings.Count(sas, "ESTABLISHED") != 1 {
+		t.Errorf("strongSwan after the rekeys:\n%s", sas)
+	}
 }
 
 // TestInteropIKEv1DPD: our R-U-THERE (RFC 3706) checks keep an idle but
@@ -77,7 +128,10 @@ func TestInteropIKEv1DPD(t *testing.T) {
 // initiates.
 func startIKEv1XAuth(t *testing.T, retransmit ike.Retransmit, mods ...func(*ike.PeerConfig)) (*roadwarrior, *ike.PeerConfig, map[string]string) {
 	t.Helper()
-	const scen = "ikev1-main-psk-xauth"
+	scen := "ikev1-main-psk-xauth"
+	if strings.HasSuffix(t.Name(), "Rekey") {
+		scen = "ike/testdata/interop/ikev1-xauth-rekey"
+	}
 	rig := interop.Available(t)
 	info := rig.Info(scen)
 	pool4, err := ike.NewPool("rw4", netip.MustParsePrefix(info["POOL4"]))

@@ -2,7 +2,6 @@ package ike
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -21,7 +20,10 @@ import (
 //	HDR*, HASH(3)                               -->
 //
 // The CHILD_SA is installed when HASH(3) arrives. IKEv1 has one selector
-// pair per Quick Mode, which the responder takes as it is or refuses.
+// pair per Quick Mode, which the responder takes as it is or refuses. A
+// Quick Mode for the selectors of a CHILD_SA we have is the initiator's
+// rekey: the new SA takes over the policy (and our outbound traffic), the
+// old one stays until the peer deletes it or it expires.
 
 // v1Quick is a Quick Mode waiting for HASH(3).
 type v1Quick struct {
@@ -158,25 +160,17 @@ func v1IDSelector(id *wire.V1ID) (esp.Selector, error) {
 }
 
 // v1QuickMode handles Quick Mode messages 1 and 3.
-func (s *session) v1QuickMode(msgID uint32, hash []byte, ps []wire.V1Payload, rest []byte, digest [32]byte) {
+func (s *session) v1QuickMode(msgID uint32, ps []wire.V1Payload, digest [32]byte) {
 	v := s.v1
 	if s.state != StateEstablished {
 		s.logger().Info("Quick Mode before XAuth finished: ignored")
 		return
 	}
+	// v1CheckHash verified HASH(1), or HASH(3) of a Quick Mode we answered.
 	if q, ok := v.quick[msgID]; ok {
-		if subtle.ConstantTimeCompare(hash, v.keys.hash3(msgID, q.ni, q.nr)) != 1 {
-			s.logger().Info("Quick Mode HASH(3) does not verify")
-			return
-		}
 		delete(v.quick, msgID)
 		delete(v.ivs, msgID)
 		s.v1InstallQuick(q)
-		return
-	}
-	if subtle.ConstantTimeCompare(hash, v.keys.hashMsg(msgID, rest)) != 1 {
-		s.logger().Info("Quick Mode HASH(1) does not verify")
-		delete(v.ivs, msgID)
 		return
 	}
 	reply, q, err := s.v1QuickRespond(msgID, ps)
@@ -420,5 +414,16 @@ func (s *session) v1InstallQuick(q *v1Quick) {
 	if err := s.installChild(c, keys, false, old); err != nil {
 		s.logger().Warn("cannot install the CHILD_SA", "err", err)
 		s.env.dp.ReleaseSPI(c.inSPI)
+		return
+	}
+	if c.outPending != nil {
+		// IKEv1 has no rekey exchange: the initiator installed both SAs
+		// before its HASH(3), and keeps the old ones until they expire
+		// (strongSwan deletes them at their hard lifetime), so we send on
+		// the new SA at once, as the kernel does with the newest SA.
+		if _, err := s.env.dp.AddSA(esp.DirOut, *c.outPending, c.policyID, s.childLifetime(c.cfg)); err != nil {
+			s.logger().Warn("cannot install the outbound SA of the new CHILD_SA", "child", c.cfg.Name, "err", err)
+		}
+		c.outPending = nil
 	}
 }

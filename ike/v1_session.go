@@ -88,8 +88,12 @@ type v1Request struct {
 	deadline time.Time
 }
 
-// maxV1Replies bounds the answers kept for retransmitted requests.
-const maxV1Replies = 8
+// maxV1Replies bounds the answers kept for retransmitted requests;
+// maxV1Exchanges the CBC chains of exchanges under way.
+const (
+	maxV1Replies   = 8
+	maxV1Exchanges = 32
+)
 
 // v1VendorIDs are the vendor IDs this responder understands.
 var (
@@ -129,20 +133,27 @@ func (s *session) handleV1(m *wire.V1Message, ep esp.Endpoint) {
 		s.logger().Debug("IKEv1 message dropped", "exchange", h.Exchange.String(), "err", err)
 		return
 	}
-	hash, ps, rest, err := s.v1CheckHash(h, plain)
+	ps, err := s.v1CheckHash(h, plain)
 	if err != nil {
 		s.logger().Info("IKEv1 message dropped", "exchange", h.Exchange.String(), "message", h.MessageID, "err", err)
 		return
 	}
-	// Authenticated: the chain moves on and the peer is alive.
+	// Authenticated: the chain moves on and the peer is alive. Chains
+	// of exchanges that never end are bounded.
+	if _, ok := v.ivs[h.MessageID]; !ok && len(v.ivs) >= maxV1Exchanges {
+		s.logger().Info("too many unfinished IKEv1 exchanges: dropped", "message", h.MessageID)
+		return
+	}
 	v.ivs[h.MessageID] = next
 	s.authenticated(ep)
 	switch h.Exchange {
 	case wire.V1ExchangeTransaction:
 		s.v1Transaction(h.MessageID, ps, digest)
+		delete(v.ivs, h.MessageID) // the peer's message ends its exchange
 	case wire.V1ExchangeQuickMode:
-		s.v1QuickMode(h.MessageID, hash, ps, rest, digest)
+		s.v1QuickMode(h.MessageID, ps, digest)
 	case wire.V1ExchangeInformational:
+		delete(v.ivs, h.MessageID) // a single message
 		s.v1Informational(ps)
 	default:
 		s.logger().Info("IKEv1 exchange not supported", "exchange", h.Exchange.String())
@@ -167,32 +178,32 @@ func (s *session) v1Decrypt(msgID uint32, ct []byte) (plain, next []byte, err er
 // v1CheckHash parses the plaintext of a message after Phase 1, which must
 // begin with a HASH payload, and checks it: prf(SKEYID_a, M-ID | the
 // payloads after HASH) (RFC 2409 Sections 5.5 and 5.7, the Transaction
-// exchange of draft-dukes-ike-mode-cfg). Quick Mode's HASH(3) and the
-// nonce in HASH(2) differ; v1QuickMode checks those. It returns the
-// hash, the payloads after it and their octets.
-func (s *session) v1CheckHash(h wire.V1Header, plain []byte) (hash []byte, ps []wire.V1Payload, rest []byte, err error) {
+// exchange of draft-dukes-ike-mode-cfg), or Quick Mode's HASH(3) when the
+// message ID is that of a Quick Mode we answered. Nothing of the message
+// is used before it verifies. It returns the payloads after HASH.
+func (s *session) v1CheckHash(h wire.V1Header, plain []byte) ([]wire.V1Payload, error) {
 	if h.NextPayload != wire.V1PayloadHash {
-		return nil, nil, nil, errors.New("ike: message does not begin with HASH")
+		return nil, errors.New("ike: message does not begin with HASH")
 	}
-	ps, err = wire.ParseV1Payloads(h.NextPayload, plain)
+	ps, err := wire.ParseV1Payloads(h.NextPayload, plain)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	hp := ps[0].(*wire.V1Hash)
 	end := v1ChainEnd(h.NextPayload, plain)
 	start := 4 + len(hp.Data)
 	if end < start || end > len(plain) {
-		return nil, nil, nil, errors.New("ike: bad payload chain")
+		return nil, errors.New("ike: bad payload chain")
 	}
-	rest = plain[start:end]
-	if h.Exchange == wire.V1ExchangeQuickMode {
-		return hp.Data, ps[1:], rest, nil // HASH(1) and HASH(3) are checked by the exchange
-	}
+	rest := plain[start:end]
 	want := s.v1.keys.hashMsg(h.MessageID, rest)
-	if subtle.ConstantTimeCompare(want, hp.Data) != 1 {
-		return nil, nil, nil, errors.New("ike: HASH does not verify")
+	if q, ok := s.v1.quick[h.MessageID]; ok && h.Exchange == wire.V1ExchangeQuickMode {
+		want = s.v1.keys.hash3(h.MessageID, q.ni, q.nr) // HASH(3)
 	}
-	return hp.Data, ps[1:], rest, nil
+	if subtle.ConstantTimeCompare(want, hp.Data) != 1 {
+		return nil, errors.New("ike: HASH does not verify")
+	}
+	return ps[1:], nil
 }
 
 // v1ChainEnd returns where the payload chain that starts at b ends (the
