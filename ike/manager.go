@@ -848,8 +848,11 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	} else if b.timer != nil {
 		b.timer.Stop()
 	}
+	// INITIAL_CONTACT counts once the SA is up: after EAP or XAuth rounds.
 	initialContact := s.initialContact && s.state == StateEstablished
-	s.initialContact = false
+	if initialContact {
+		s.initialContact = false
+	}
 	unique := UniqueNo
 	if wasConnecting && s.state == StateEstablished && !s.initiator && s.peer != nil {
 		unique = s.peer.Unique
@@ -950,14 +953,14 @@ func (m *Manager) with(b *box, fn func(*session)) {
 // identity (RFC 7296 §2.4: the peer has rebooted and forgotten them).
 func (m *Manager) initialContact(keep *box) {
 	keep.mu.Lock()
-	peer, id := keep.s.peer, keep.s.remoteID
+	peer, id, client := keep.s.peer, keep.s.remoteID, keep.s.clientKey()
 	keep.mu.Unlock()
 	for _, b := range m.boxes() {
 		if b == keep {
 			continue
 		}
 		m.with(b, func(s *session) {
-			if s.peer == peer && s.state == StateEstablished && s.remoteID.Equal(id) {
+			if s.peer == peer && s.state == StateEstablished && s.remoteID.Equal(id) && s.clientKey() == client {
 				s.logger().Info("replaced after INITIAL_CONTACT", "id", id.String())
 				s.close(errors.New("ike: replaced after INITIAL_CONTACT"), false)
 			}
@@ -970,7 +973,7 @@ func (m *Manager) initialContact(keep *box) {
 // (replace), or it is (keep).
 func (m *Manager) uniqueness(keep *box, u Uniqueness) {
 	keep.mu.Lock()
-	peer, id := keep.s.peer, keep.s.remoteID
+	peer, id, client := keep.s.peer, keep.s.remoteID, keep.s.clientKey()
 	keep.mu.Unlock()
 	for _, b := range m.boxes() {
 		if b == keep {
@@ -978,7 +981,8 @@ func (m *Manager) uniqueness(keep *box, u Uniqueness) {
 		}
 		found := false
 		m.with(b, func(s *session) {
-			if s.peer == peer && s.state == StateEstablished && s.supersededAt.IsZero() && s.remoteID.Equal(id) {
+			if s.peer == peer && s.state == StateEstablished && s.supersededAt.IsZero() && s.remoteID.Equal(id) &&
+				s.clientKey() == client {
 				found = true
 				if u == UniqueReplace {
 					s.logger().Info("replaced by a new IKE SA of the same identity", "id", id.String())

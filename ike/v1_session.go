@@ -431,3 +431,18 @@ func (s *session) v1LogNotify(ps []wire.V1Payload) {
 		}
 	}
 }
+
+// clientKey tells clients apart beyond their IKE identity, for
+// INITIAL-CONTACT and uniqueness: an IKEv1 client's identity is usually
+// its own (private) address, which clients in different networks share,
+// so an XAuth client is known by its user name, and another IKEv1 client
+// by its identity and public address. IKEv2 SAs have none ("").
+func (s *session) clientKey() string {
+	switch {
+	case s.v1 == nil:
+		return ""
+	case s.v1.user != "":
+		return "xauth:" + s.v1.user
+	}
+	return s.remote.Addr().String()
+}

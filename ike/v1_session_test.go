@@ -186,6 +186,11 @@ type v1rw struct {
 
 	vip     netip.Addr
 	nextSPI uint32
+
+	// user and pass are the XAuth account; initialContact sends
+	// INITIAL-CONTACT in message 5.
+	user, pass     string
+	initialContact bool
 }
 
 // newV1rw returns a client proposing AES-CBC-256, SHA2-256, MODP-2048 and
@@ -195,7 +200,8 @@ func newV1rw(t *testing.T, gw *v1GW, auth wire.V1AuthMethod) *v1rw {
 		vids:   [][]byte{v1TestVIDNATT, v1TestVIDDPD},
 		id:     &wire.V1ID{IDType: wire.V1IDUserFQDN, Data: []byte("client1@example.com")},
 		hash:   crypto.SHA256,
-		cipher: v1Cipher{Alg: wire.V1EncrAESCBC, KeyBits: 256}, ivs: map[uint32][]byte{}, nextSPI: 0xc1000000}
+		cipher: v1Cipher{Alg: wire.V1EncrAESCBC, KeyBits: 256}, ivs: map[uint32][]byte{}, nextSPI: 0xc1000000,
+		user: v1User, pass: v1Pass}
 	if auth == wire.V1AuthXAuthInitPSK {
 		c.vids = append(c.vids, v1TestVIDXAuth)
 	}
@@ -362,7 +368,12 @@ func (c *v1rw) handle4(b []byte) {
 func (c *v1rw) msg5() []byte {
 	c.t.Helper()
 	hashI := c.keys.hashI(c.gxi, c.gxr, c.ckyI, c.ckyR, c.saiB, c.id.Body())
-	plain, err := wire.MarshalV1Payloads([]wire.V1Payload{c.id, &wire.V1Hash{Data: hashI}})
+	ps := []wire.V1Payload{c.id, &wire.V1Hash{Data: hashI}}
+	if c.initialContact {
+		cky := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, c.ckyI), c.ckyR)
+		ps = append(ps, &wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP, SPI: cky, Kind: wire.V1NotifyInitialContact})
+	}
+	plain, err := wire.MarshalV1Payloads(ps)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -587,7 +598,7 @@ func (c *v1rw) ack(set []byte) (uint16, [][]byte) {
 // datagrams are after6).
 func (c *v1rw) xauth(after6 [][]byte) {
 	c.t.Helper()
-	set := c.one("XAuth REPLY", c.xauthReply(c.one("Main Mode message 5 (XAuth REQUEST)", after6), v1User, v1Pass))
+	set := c.one("XAuth REPLY", c.xauthReply(c.one("Main Mode message 5 (XAuth REQUEST)", after6), c.user, c.pass))
 	st, out := c.ack(set)
 	if st != 1 || len(out) != 0 {
 		c.t.Fatalf("XAuth status %d and %d datagrams after the ACK, want 1 and none", st, len(out))
@@ -1491,4 +1502,55 @@ func TestV1SessionTransactionErrors(t *testing.T) {
 	}
 	c.modeConfig()
 	c.quickFinish(c.quick(v1qmOpts{}))
+}
+
+// TestV1SessionInitialContact: IKEv1 clients are told apart by their XAuth
+// user, not by their identity (usually a private address that clients in
+// other networks share): INITIAL-CONTACT from another user with the same
+// identity leaves the first SA alone; from the same user it replaces it.
+func TestV1SessionInitialContact(t *testing.T) {
+	gw := newV1GW(t, func(p *PeerConfig, _ *Config) {
+		p.Remote.XAuthPassword = func(u string) (string, bool) { return v1Pass, u == v1User || u == "carol" }
+	})
+	client := func(seed byte, addr, user string) *v1rw {
+		c := newV1rw(t, gw, wire.V1AuthXAuthInitPSK)
+		c.rnd, c.ckyI = newDetRand(seed), 0
+		var b [8]byte
+		for c.ckyI == 0 {
+			c.rnd.Read(b[:])
+			c.ckyI = binary.BigEndian.Uint64(b[:])
+		}
+		c.addr, c.user, c.initialContact = netip.MustParseAddrPort(addr), user, true
+		c.id = &wire.V1ID{IDType: wire.V1IDIPv4Addr, Data: []byte{192, 168, 1, 10}} // the same for all
+		return c
+	}
+	established := func() int {
+		n := 0
+		for _, sa := range gw.m.SAs() {
+			if sa.State == StateEstablished {
+				n++
+			}
+		}
+		return n
+	}
+	bob := client(21, "192.0.2.10:500", v1User)
+	bob.establish()
+	carol := client(22, "192.0.2.20:500", "carol")
+	carol.establish()
+	if n := established(); n != 2 {
+		t.Fatalf("%d IKE SAs after another user's INITIAL-CONTACT, want 2 (bob's kept)", n)
+	}
+	if len(gw.events(EventIKEDown)) != 0 {
+		t.Fatalf("an SA went down: %+v", gw.events(EventIKEDown))
+	}
+	// Bob again (his device rebooted): his old SA goes, carol's stays.
+	bob2 := client(23, "192.0.2.10:500", v1User)
+	bob2.establish()
+	if n := established(); n != 2 {
+		t.Fatalf("%d IKE SAs after bob's INITIAL-CONTACT, want 2", n)
+	}
+	downs := gw.events(EventIKEDown)
+	if len(downs) != 1 || downs[0].SPIi != bob.ckyI {
+		t.Fatalf("IKE SAs down %+v, want bob's first (%016x)", downs, bob.ckyI)
+	}
 }
