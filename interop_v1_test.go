@@ -1,6 +1,7 @@
 package ikego
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/ikego/ikego/ike"
 	"github.com/ikego/ikego/ike/wire"
 	"github.com/ikego/ikego/internal/interop"
+	"github.com/ikego/ikego/pki"
 )
 
 // TestInteropIKEv1MainPSKXAuth: strongSwan's IKEv1 roadwarrior client of
@@ -163,4 +165,119 @@ func startIKEv1XAuth(t *testing.T, retransmit ike.Retransmit, mods ...func(*ike.
 		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
 	}
 	return rw, peer, info
+}
+
+// TestInteropIKEv1Hybrid: strongSwan's IKEv1 client of the rig's
+// ikev1-hybrid scenario authenticates with XAuth alone (HybridInitRSA), we
+// with an RSA certificate from our pki (SIG_R); Mode Config gives the
+// virtual IP, pings cross, our delete reaches strongSwan.
+func TestInteropIKEv1Hybrid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev1-hybrid"
+	rig := interop.Available(t)
+	_, server, key := seedPKI(t, rig, pki.KeyTypeRSA2048, "client2")
+	info := rig.Info(scen)
+	pool4, err := ike.NewPool("rw4", netip.MustParsePrefix(info["POOL4"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass := info["XAUTH_USER"], info["XAUTH_PASS"]
+	peer := &ike.PeerConfig{
+		Name:    "rw",
+		Version: ike.VersionIKEv1,
+		Local: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "vpn.example.com"),
+			Certificates: []*x509.Certificate{server}, Key: key},
+		Remote: ike.AuthConfig{Method: ike.AuthXAuth, XAuthPassword: func(u string) (string, bool) { return pass, u == user }},
+		Pools:  []string{"rw4"},
+		Children: []*ike.ChildConfig{{Name: "rw", LocalTS: selectors(prefixes(t, "203.0.113.0/26")),
+			ESPProposals: ike.MustParseProposals("aes256-sha256, aes256-sha1", wire.ProtocolESP), Strict: true}},
+	}
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, ike.Pools{pool4})
+	out, err := rw.initiate(scen)
+	if err != nil {
+		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+	}
+	if !strings.Contains(out, "HybridInitRSA") && !strings.Contains(out, "authentication of 'vpn.example.com' with RSA") {
+		t.Logf("strongSwan's output does not name the hybrid method:\n%s", out)
+	}
+	sa := rw.checkUp(t, "203.0.113.0/26", info["FIRST_VIP4"])
+	if len(sa.VIPs) != 1 || sa.VIPs[0].String() != info["FIRST_VIP4"] {
+		t.Errorf("virtual IPs %v", sa.VIPs)
+	}
+	rw.ping(t)
+	rw.checkDelete(t)
+}
+
+// TestInteropIKEv1MainCert: the rig's ikev1-main-cert scenario, net to net:
+// strongSwan authenticates with an RSA certificate (RSA signatures, DN
+// identities) and negotiates two Quick Modes with PFS (MODP-2048), one per
+// subnet of ours; pings cross both ways in both CHILD_SAs.
+func TestInteropIKEv1MainCert(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev1-main-cert"
+	rig := interop.Available(t)
+	ca, server, key := seedPKI(t, rig, pki.KeyTypeRSA2048, "client2")
+	info := rig.Info(scen)
+	esps := ike.MustParseProposals("aes256-sha256-modp2048, aes256-sha1-modp2048", wire.ProtocolESP)
+	site := selectors(prefixes(t, "198.18.2.0/24"))
+	peer := &ike.PeerConfig{
+		Name:    "net",
+		Version: ike.VersionIKEv1,
+		Local:   ike.AuthConfig{Method: ike.AuthPubKey, Certificates: []*x509.Certificate{server}, Key: key},
+		Remote: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=client2.example.com"),
+			CAs: []*x509.Certificate{ca.Cert}},
+		Children: []*ike.ChildConfig{
+			{Name: "net1", LocalTS: selectors(prefixes(t, "203.0.113.0/26")), RemoteTS: site, ESPProposals: esps, Strict: true},
+			{Name: "net2", LocalTS: selectors(prefixes(t, "198.18.1.0/24")), RemoteTS: site, ESPProposals: esps, Strict: true},
+		},
+	}
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	events := newEventLog()
+	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add}
+	g := startGateway(t, info["NS_RIGHT"], []netip.Addr{netip.MustParseAddr(info["RIGHT_ADDR"])}, nil, prefixes(t, "198.18.2.0/24"), cfg)
+	if err := rig.Start("left", scen); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := rig.Initiate(scen, "left"); err != nil {
+		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, events)
+	}
+	if !events.wait(15*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) == 2 }) {
+		t.Fatalf("two CHILD_SAs not up:\n%s", events)
+	}
+	sas, err := rig.WaitInstalled("left", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(sas, "INSTALLED"); n != 2 {
+		t.Errorf("strongSwan has %d CHILD_SAs installed, want 2:\n%s", n, sas)
+	}
+	ours := g.IKE().SAs()
+	if len(ours) != 1 || len(ours[0].Children) != 2 {
+		t.Fatalf("our SAs: %+v", ours)
+	}
+	if got := ours[0].RemoteID.String(); got != "C=US, O=ikego-interop, CN=client2.example.com" {
+		t.Errorf("peer identity %q", got)
+	}
+	for _, c := range ours[0].Children {
+		if !strings.Contains(sas, fmt.Sprintf("%08x", c.OutSPI)) || !strings.Contains(sas, fmt.Sprintf("%08x", c.InSPI)) {
+			t.Errorf("strongSwan lacks CHILD_SA %s (%08x/%08x)", c.Name, c.InSPI, c.OutSPI)
+		}
+		if !strings.Contains(c.Proposal.String(), "MODP_2048") {
+			t.Errorf("CHILD_SA %s without PFS: %v", c.Name, c.Proposal)
+		}
+	}
+	for _, host := range strings.Fields(info["PING"]) {
+		if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_SRC"], host); err != nil {
+			t.Fatalf("ping %s: %v\n%s\n%+v", host, err, out, g.Engine().Stats())
+		}
+	}
+	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
+		t.Fatalf("ping back: %v\n%s", err, out)
+	}
 }

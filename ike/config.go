@@ -97,6 +97,11 @@ const (
 	// certificate (AuthPubKey locally), as the built-in Windows client
 	// requires.
 	AuthEAP
+	// AuthXAuth (remote only, IKEv1) is XAuth alone, the client's half of
+	// hybrid authentication (draft-ietf-ipsec-isakmp-hybrid-auth-05): we
+	// authenticate with an RSA certificate, the client only with the
+	// user name and password AuthConfig.XAuthPassword checks.
+	AuthXAuth
 )
 
 // String returns the name used in configuration files and logs.
@@ -108,6 +113,8 @@ func (m AuthMethod) String() string {
 		return "pubkey"
 	case AuthEAP:
 		return "eap-mschapv2"
+	case AuthXAuth:
+		return "xauth"
 	}
 	return fmt.Sprintf("auth(%d)", uint8(m))
 }
@@ -462,6 +469,10 @@ func (p *PeerConfig) validate(pools Pools) error {
 			if p.Local.Method != AuthPubKey {
 				errs = append(errs, errors.New("remote auth eap: the local end must authenticate with a certificate"))
 			}
+		case AuthXAuth:
+			if side.name == "local" || p.Version == VersionIKEv2 || side.a.XAuthPassword == nil || p.Local.Method != AuthPubKey {
+				errs = append(errs, errors.New("auth xauth (hybrid) is for the remote end of IKEv1, with XAuthPassword and a local certificate"))
+			}
 		case AuthPubKey:
 			if side.name == "local" && (len(side.a.Certificates) == 0 || side.a.Key == nil) {
 				errs = append(errs, errors.New("local auth: pubkey needs a certificate and its key"))
@@ -501,8 +512,13 @@ func (p *PeerConfig) validate(pools Pools) error {
 		errs = append(errs, fmt.Errorf("unknown IKE version %v", p.Version))
 	}
 	if p.Version != VersionIKEv2 {
-		if p.Remote.Method != AuthPSK || p.Local.Method != AuthPSK {
-			errs = append(errs, errors.New("IKEv1: only PSK authentication is implemented (local and remote auth psk)"))
+		switch {
+		case p.Local.Method == AuthPSK && p.Remote.Method != AuthPSK:
+			errs = append(errs, errors.New("IKEv1: with a local psk the remote end uses the psk too"))
+		case p.Local.Method == AuthPubKey && p.Remote.Method != AuthPubKey && p.Remote.Method != AuthXAuth:
+			errs = append(errs, errors.New("IKEv1: with a local certificate the remote end uses a certificate or xauth (hybrid)"))
+		case p.Local.Method == AuthPubKey && p.Local.Key != nil && keyTypeOf(p.Local.Key.Public()) != sigKeyRSA:
+			errs = append(errs, errors.New("IKEv1: certificates with RSA keys only (ECDSA signatures are not implemented)"))
 		}
 		if p.Version == VersionIKEv1 && (p.StartAction != StartNone || p.DPDAction != DPDClear) {
 			errs = append(errs, errors.New("IKEv1: connections are responders only: start action none and DPD action clear"))

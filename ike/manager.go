@@ -38,7 +38,12 @@ type Manager struct {
 
 	cookies Cookies
 	queue   chan inbound
-	prio    chan inbound // datagrams of known SAs, IKE_SA_INIT with a valid cookie
+	// prio are the queues of datagrams of known SAs and IKE_SA_INIT with
+	// a valid cookie, one per worker: the datagrams of one SA (by SPI)
+	// always take the same, so that they are handled in the order they
+	// came (IKEv1 peers send the next message before they have an
+	// answer, an XAuth ACK and a Mode Config request at once).
+	prio []chan inbound
 	// halfOpenN mirrors halfOpen for the receive path, which must not wait
 	// for m.mu under a flood.
 	halfOpenN atomic.Int64
@@ -140,7 +145,6 @@ func NewManager(cfg Config) (*Manager, error) {
 		log:          cfg.Logger,
 		cookies:      Cookies{Rand: cfg.Rand, Now: cfg.Now},
 		queue:        make(chan inbound, 1024),
-		prio:         make(chan inbound, 256),
 		bySPI:        map[uint64]*box{},
 		traps:        map[trapKey]uint32{},
 		halfOpenFrom: map[netip.Addr]int{},
@@ -183,16 +187,25 @@ func NewManager(cfg Config) (*Manager, error) {
 			return m.traps[trapKey{peer, child}]
 		},
 	}
+	m.prio = make([]chan inbound, cfg.Workers)
+	for i := range m.prio {
+		m.prio[i] = make(chan inbound, 256)
+	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m, nil
+}
+
+// prioFor returns the priority queue of the SA with SPI spi.
+func (m *Manager) prioFor(spi uint64) chan inbound {
+	return m.prio[spi%uint64(len(m.prio))]
 }
 
 // Start starts the goroutines that process datagrams.
 func (m *Manager) Start() {
 	m.start.Do(func() {
-		for range m.cfg.Workers {
+		for i := range m.cfg.Workers {
 			m.wg.Add(1)
-			go m.worker()
+			go m.worker(m.prio[i])
 		}
 		m.wg.Add(1)
 		go m.dataplaneEvents()
@@ -459,7 +472,7 @@ func (m *Manager) HandleDatagram(pkt []byte, ep esp.Endpoint) {
 			case frontAnswered, frontDrop:
 				return
 			case frontValid:
-				q = m.prio
+				q = m.prioFor(binary.BigEndian.Uint64(pkt))
 			}
 		}
 	} else {
@@ -474,7 +487,7 @@ func (m *Manager) HandleDatagram(pkt []byte, ep esp.Endpoint) {
 			m.stats.unknownSPI.Add(1)
 			return
 		}
-		q = m.prio
+		q = m.prioFor(spi)
 	}
 	if len(q) == cap(q) {
 		m.stats.queueFull.Add(1)
@@ -591,11 +604,12 @@ func (m *Manager) Stats() ManagerStats {
 		HalfOpen: int(m.halfOpenN.Load())}
 }
 
-func (m *Manager) worker() {
+// worker handles the datagrams of its priority queue first, then new ones.
+func (m *Manager) worker(prio chan inbound) {
 	defer m.wg.Done()
 	for {
 		select {
-		case in := <-m.prio:
+		case in := <-prio:
 			m.receive(in.data, in.ep)
 			continue
 		default:
@@ -603,7 +617,7 @@ func (m *Manager) worker() {
 		select {
 		case <-m.ctx.Done():
 			return
-		case in := <-m.prio:
+		case in := <-prio:
 			m.receive(in.data, in.ep)
 		case in := <-m.queue:
 			m.receive(in.data, in.ep)

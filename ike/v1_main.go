@@ -3,7 +3,9 @@ package ike
 import (
 	"bytes"
 	"crypto"
+	"crypto/rsa"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -139,10 +141,7 @@ func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
 			}
 		}
 	}
-	wantAuth := wire.V1AuthPSK
-	if s.peer.Remote.XAuthPassword != nil {
-		wantAuth = wire.V1AuthXAuthInitPSK
-	}
+	wantAuth := s.peer.v1AuthMethod()
 	configured := s.peer.ikeProposals()
 	var received []Proposal
 	var chosen *v1Phase1Choice
@@ -185,7 +184,7 @@ func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
 	reply := &wire.V1SA{DOI: wire.V1DOIIPsec, Situation: sa.Situation, Proposals: []wire.V1Proposal{{
 		Number: sa.Proposals[0].Number, Protocol: wire.V1ProtocolISAKMP, Transforms: []wire.V1Transform{chosen.transform}}}}
 	ps := []wire.V1Payload{reply}
-	if wantAuth == wire.V1AuthXAuthInitPSK {
+	if s.peer.Remote.XAuthPassword != nil {
 		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
 	}
 	ps = append(ps, &wire.V1VendorID{Data: v1VIDDPD})
@@ -268,16 +267,28 @@ func (s *session) v1KeyExchange(m *wire.V1Message, ep esp.Endpoint) ([]byte, err
 	}
 	v.share, v.gxi, v.gxr = share, bytes.Clone(ke.Data), share.Public()
 	v.ni, v.nr = bytes.Clone(ni.Data), nr
-	psk := s.peer.Remote.PSK
-	if len(psk) == 0 {
-		psk = s.peer.Local.PSK
+	var skeyid []byte
+	if v1Signatures(v.auth) {
+		skeyid = v1SKEYIDSig(v.hash, v.ni, v.nr, gxy)
+	} else {
+		psk := s.peer.Remote.PSK
+		if len(psk) == 0 {
+			psk = s.peer.Local.PSK
+		}
+		skeyid = v1SKEYIDPSK(v.hash, psk, v.ni, v.nr)
 	}
-	v.keys, err = deriveV1Keys(v.hash, v.cipher, v1SKEYIDPSK(v.hash, psk, v.ni, v.nr), gxy, s.spii, s.spir)
+	v.keys, err = deriveV1Keys(v.hash, v.cipher, skeyid, gxy, s.spii, s.spir)
 	if err != nil {
 		return nil, err
 	}
 	v.iv = v.keys.initialIV(v.gxi, v.gxr)
 	ps := []wire.V1Payload{&wire.V1KE{Data: v.gxr}, &wire.V1Nonce{Data: nr}}
+	if s.peer.Remote.Method == AuthPubKey {
+		// RFC 2408 Section 3.10: the CAs we trust, by DN.
+		for _, ca := range uniqueCAs(s.peer.Remote.CAs) {
+			ps = append(ps, &wire.V1CertReq{Encoding: wire.V1CertX509Sig, Authority: ca.RawSubject})
+		}
+	}
 	if v.natt {
 		var natds []*wire.V1NATD
 		for _, p := range m.Payloads {
@@ -338,22 +349,28 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 		return nil, fmt.Errorf("ike: Main Mode message 5 does not parse (a PSK mismatch?): %w", err)
 	}
 	id, okID := wire.FindV1[*wire.V1ID](ps)
-	hash, okH := wire.FindV1[*wire.V1Hash](ps)
-	if !okID || !okH {
-		return nil, errors.New("ike: Main Mode message 5 without ID or HASH")
+	if !okID {
+		return nil, errors.New("ike: Main Mode message 5 without ID")
 	}
 	want := v.keys.hashI(v.gxi, v.gxr, s.spii, s.spir, v.saiB, id.Body())
-	if subtle.ConstantTimeCompare(want, hash.Data) != 1 {
-		return s.v1Refuse(wire.V1NotifyAuthenticationFailed), errors.New("ike: HASH_I does not verify (a PSK mismatch?)")
-	}
-	v.iv = next
-	s.authenticated(ep)
 	remoteID, err := pki.NewIdentity(pki.IDType(id.IDType), bytes.Clone(id.Data))
 	if err != nil {
 		return nil, fmt.Errorf("ike: peer identity: %w", err)
 	}
+	if s.peer.Remote.Method == AuthPubKey {
+		if err := s.v1VerifySignature(ps, remoteID, want); err != nil {
+			return s.v1Refuse(wire.V1NotifyAuthenticationFailed), err
+		}
+	} else {
+		hash, ok := wire.FindV1[*wire.V1Hash](ps)
+		if !ok || subtle.ConstantTimeCompare(want, hash.Data) != 1 {
+			return s.v1Refuse(wire.V1NotifyAuthenticationFailed), fmt.Errorf("%w: HASH_I does not verify (a PSK mismatch?)", ErrAuthFailed)
+		}
+	}
+	v.iv = next
+	s.authenticated(ep)
 	if s.peer.Remote.ID.Type != 0 && !remoteID.Matches(s.peer.Remote.ID) {
-		return nil, fmt.Errorf("ike: peer identity %s does not match %s", remoteID, s.peer.Remote.ID)
+		return nil, fmt.Errorf("%w: peer identity %s does not match %s", ErrAuthFailed, remoteID, s.peer.Remote.ID)
 	}
 	s.remoteID = remoteID
 	for _, p := range ps {
@@ -362,12 +379,32 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 		}
 	}
 	our := s.peer.Local.ID
-	if our.Type == 0 {
+	switch {
+	case our.Type != 0:
+	case s.peer.Local.Method == AuthPubKey:
+		our = pki.Identity{Type: pki.IDType(wire.V1IDDERASN1DN), Data: s.peer.Local.Certificates[0].RawSubject}
+	default:
 		our = pki.AddrIdentity(s.local.Addr())
 	}
 	idr := &wire.V1ID{IDType: wire.V1IDType(our.Type), Data: our.Data}
 	hashR := v.keys.hashR(v.gxi, v.gxr, s.spii, s.spir, v.saiB, idr.Body())
-	body, err := wire.MarshalV1Payloads([]wire.V1Payload{idr, &wire.V1Hash{Data: hashR}})
+	out6 := []wire.V1Payload{idr}
+	if s.peer.Local.Method == AuthPubKey {
+		for _, c := range s.peer.Local.Certificates {
+			out6 = append(out6, &wire.V1Cert{Encoding: wire.V1CertX509Sig, Data: c.Raw})
+		}
+		// RFC 2409 Section 5.1: SIG_R is the signature of HASH_R; with
+		// RSA, PKCS #1 v1.5 without a DigestInfo, as strongSwan and
+		// racoon do.
+		sig, err := s.peer.Local.Key.Sign(s.env.rand, hashR, crypto.Hash(0))
+		if err != nil {
+			return nil, fmt.Errorf("ike: signing HASH_R: %w", err)
+		}
+		out6 = append(out6, &wire.V1Signature{Data: sig})
+	} else {
+		out6 = append(out6, &wire.V1Hash{Data: hashR})
+	}
+	body, err := wire.MarshalV1Payloads(out6)
 	if err != nil {
 		return nil, err
 	}
@@ -389,4 +426,76 @@ func (s *session) v1AfterMainMode() {
 		return
 	}
 	s.v1Established()
+}
+
+// v1AuthMethod is the IKEv1 authentication method of the connection.
+func (p *PeerConfig) v1AuthMethod() wire.V1AuthMethod {
+	xauth := p.Remote.XAuthPassword != nil
+	switch {
+	case p.Local.Method == AuthPSK && xauth:
+		return wire.V1AuthXAuthInitPSK
+	case p.Local.Method == AuthPSK:
+		return wire.V1AuthPSK
+	case p.Remote.Method == AuthXAuth:
+		return wire.V1AuthHybridInitRSA
+	case xauth:
+		return wire.V1AuthXAuthInitRSA
+	}
+	return wire.V1AuthRSASig
+}
+
+// v1Signatures reports whether the method keys SKEYID from the nonces and
+// g^xy (RFC 2409 Section 5: signatures; hybrid as well).
+func v1Signatures(m wire.V1AuthMethod) bool {
+	switch m {
+	case wire.V1AuthRSASig, wire.V1AuthXAuthInitRSA, wire.V1AuthHybridInitRSA:
+		return true
+	}
+	return false
+}
+
+// v1VerifySignature checks the initiator's certificate and SIG_I over
+// hashI (RFC 2409 Section 5.1): the chain verifies to one of our CAs, the
+// identity is in the certificate, and the signature is the RSA PKCS #1
+// v1.5 signature of HASH_I without a DigestInfo.
+func (s *session) v1VerifySignature(ps []wire.V1Payload, id pki.Identity, hashI []byte) error {
+	var leaf *x509.Certificate
+	var chain []*x509.Certificate
+	for _, p := range ps {
+		c, ok := p.(*wire.V1Cert)
+		if !ok || c.Encoding != wire.V1CertX509Sig {
+			continue
+		}
+		cert, err := x509.ParseCertificate(c.Data)
+		if err != nil {
+			return fmt.Errorf("%w: certificate: %v", ErrAuthFailed, err)
+		}
+		if leaf == nil {
+			leaf = cert
+		} else {
+			chain = append(chain, cert)
+		}
+	}
+	sig, ok := wire.FindV1[*wire.V1Signature](ps)
+	switch {
+	case leaf == nil:
+		return fmt.Errorf("%w: %v sent no certificate", ErrAuthFailed, id)
+	case !ok:
+		return fmt.Errorf("%w: %v sent no signature", ErrAuthFailed, id)
+	}
+	p := s.peer
+	if _, err := pki.Verify(leaf, pki.VerifyOptions{Roots: p.Remote.CAs, Intermediates: chain, CRLs: p.Remote.CRLs, Time: s.env.now()}); err != nil {
+		return fmt.Errorf("%w: certificate of %v: %v", ErrAuthFailed, id, err)
+	}
+	if id.HasWildcards() || !pki.MatchCertificate(id, leaf) {
+		return fmt.Errorf("%w: identity %v is not in its certificate (%s)", ErrAuthFailed, id, leaf.Subject)
+	}
+	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("%w: %v: only RSA signatures are implemented for IKEv1", ErrAuthFailed, id)
+	}
+	if err := rsa.VerifyPKCS1v15(pub, crypto.Hash(0), hashI, sig.Data); err != nil {
+		return fmt.Errorf("%w: signature of %v does not verify", ErrAuthFailed, id)
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ func (m *Manager) handleV1Datagram(pkt []byte, ep esp.Endpoint) {
 			m.stats.unknownSPI.Add(1)
 			return
 		}
-		q = m.prio
+		q = m.prioFor(binary.BigEndian.Uint64(pkt[8:]))
 	}
 	if len(q) == cap(q) {
 		m.stats.queueFull.Add(1)
