@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -327,6 +328,8 @@ func (b *builder) connection(c *Connection) {
 	b.auth(c, p)
 	if ikev1 {
 		b.ikev1(c, p, xauth)
+	} else if p.Remote.Method == ike.AuthXAuth {
+		b.fail(f("remote.auth"), "xauth is IKEv1: type xauth")
 	}
 
 	// Traffic selectors.
@@ -504,8 +507,18 @@ func (b *builder) selectors(path string, l List) []esp.Selector {
 // type xauth the XAuth accounts.
 func (b *builder) ikev1(c *Connection, p *ike.PeerConfig, xauth bool) {
 	path := "connections." + c.Name
-	if p.Local.Method != ike.AuthPSK || p.Remote.Method != ike.AuthPSK {
-		b.fail(path+".remote.auth", "IKEv1 (version %s) authenticates with a PSK: local.auth and remote.auth psk", p.Version)
+	switch {
+	case p.Local.Method == ike.AuthPSK && p.Remote.Method != ike.AuthPSK:
+		b.fail(path+".remote.auth", "%s: with local.auth psk, IKEv1 (version %s) takes remote.auth psk", p.Remote.Method, p.Version)
+	case p.Local.Method == ike.AuthPubKey && p.Remote.Method != ike.AuthPubKey && p.Remote.Method != ike.AuthXAuth:
+		b.fail(path+".remote.auth", "%s: with local.auth pubkey, IKEv1 (version %s) takes remote.auth pubkey or xauth (hybrid)", p.Remote.Method, p.Version)
+	case p.Local.Method == ike.AuthPubKey && p.Local.Key != nil:
+		if _, ok := p.Local.Key.Public().(*rsa.PublicKey); !ok {
+			b.fail(path+".local", "IKEv1 signs with RSA keys only: the certificate's key is not RSA")
+		}
+	}
+	if p.Remote.Method == ike.AuthXAuth && !xauth {
+		b.fail(path+".remote.auth", "xauth (hybrid) needs type xauth")
 	}
 	if p.Version == ike.VersionIKEv1 {
 		if c.StartAction != "" && c.StartAction != "none" && c.StartAction != "add" {
@@ -544,14 +557,18 @@ func (b *builder) auth(c *Connection, p *ike.PeerConfig) {
 			if field == "remote.auth" {
 				return ike.AuthEAP
 			}
+		case "xauth":
+			if field == "remote.auth" {
+				return ike.AuthXAuth
+			}
 		}
 		switch {
-		case s == "eap-mschapv2":
-			b.fail(path+"."+field, "eap-mschapv2 is for the remote end: we authenticate with a certificate (pubkey)")
+		case s == "eap-mschapv2" || s == "xauth":
+			b.fail(path+"."+field, "%s is for the remote end", s)
 		case strings.HasPrefix(s, "eap") || strings.HasPrefix(s, "xauth"):
-			b.fail(path+"."+field, "%s is not supported yet (psk, pubkey or, remotely, eap-mschapv2)", s)
+			b.fail(path+"."+field, "%s is not supported (psk, pubkey or, remotely, eap-mschapv2 or xauth)", s)
 		default:
-			b.fail(path+"."+field, "%q: want psk or pubkey (or eap-mschapv2 for remote)", s)
+			b.fail(path+"."+field, "%q: want psk or pubkey (or eap-mschapv2 or xauth for remote)", s)
 		}
 		return 0
 	}

@@ -248,7 +248,9 @@ type LocalAuth struct {
 
 // RemoteAuth is what we accept of the peer (swanctl remote sections).
 type RemoteAuth struct {
-	// Auth is pubkey (the default) or psk.
+	// Auth is pubkey (the default), psk, eap-mschapv2 (IKEv2, with
+	// eap_users), or xauth (type xauth with our certificate: hybrid, the
+	// client authenticates with its XAuth account alone).
 	Auth string `yaml:"auth"`
 	// ID is the identity the peer must prove, a pattern that may contain
 	// "*" ("*@example.com", "C=US, O=Example, CN=*"); empty accepts any.

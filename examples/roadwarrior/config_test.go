@@ -188,7 +188,12 @@ func TestConfigErrors(t *testing.T) {
 		{"version 3", []edit{{"connections.rw.version", "3"}}, `connections.rw.version: "3": want 1, 2 or both`},
 		{"several local subnets with IKEv1", []edit{{"connections.rw.version", "1"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
 		{"several local subnets with both", []edit{{"connections.rw.version", "both"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
-		{"IKEv1 with certificates", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}), "connections.rw.remote.auth: IKEv1 (version 1) authenticates with a PSK"},
+		{"IKEv1 psk with remote pubkey", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.remote.auth", "pubkey"}}, "connections.rw.remote.auth: pubkey: with local.auth psk, IKEv1 (version 1) takes remote.auth psk"},
+		{"IKEv1 pubkey with remote psk", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}, edit{"connections.rw.remote.auth", "psk"}), "connections.rw.remote.auth: psk: with local.auth pubkey, IKEv1 (version 1) takes remote.auth pubkey or xauth"},
+		{"IKEv1 with an ECDSA certificate", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}), "connections.rw.local: IKEv1 signs with RSA keys only"},
+		{"remote xauth with IKEv2", append(slices.Clone(pubkey), edit{"connections.rw.remote.auth", "xauth"}), "connections.rw.remote.auth: xauth is IKEv1: type xauth"},
+		{"remote xauth without type xauth", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}, edit{"connections.rw.remote.auth", "xauth"}), "connections.rw.remote.auth: xauth (hybrid) needs type xauth"},
+		{"local xauth", []edit{{"connections.rw.local.auth", "xauth"}}, "connections.rw.local.auth: xauth is for the remote end"},
 		{"IKEv1 initiating", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.start_action", "start"}}, "connections.rw.start_action: start: IKEv1 connections wait for the peer"},
 		{"IKEv1 dpd restart", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.dpd_action", "restart"}}, "connections.rw.dpd_action: restart: IKEv1 connections do not initiate"},
 		{"xauth user empty", []edit{{"xauth_users", "[{id: '', secret: x}]"}}, "xauth_users[0].id: empty"},
@@ -198,7 +203,7 @@ func TestConfigErrors(t *testing.T) {
 		{"local auth eap", []edit{{"connections.rw.local.auth", "eap-mschapv2"}}, "connections.rw.local.auth: eap-mschapv2 is for the remote end"},
 		{"remote eap without users", []edit{{"connections.rw.remote.auth", "eap-mschapv2"}}, "connections.rw.remote.auth: eap-mschapv2 needs eap_users"},
 		{"remote eap with local psk", []edit{{"connections.rw.remote.auth", "eap-mschapv2"}}, "connections.rw.local.auth: remote.auth eap-mschapv2 needs our certificate"},
-		{"remote auth unknown", []edit{{"connections.rw.remote.auth", "password"}}, `connections.rw.remote.auth: "password": want psk or pubkey`},
+		{"remote auth unknown", []edit{{"connections.rw.remote.auth", "password"}}, `connections.rw.remote.auth: "password": want psk or pubkey (or eap-mschapv2 or xauth for remote)`},
 		{"local id pattern", []edit{{"connections.rw.local.id", "'*.example.com'"}}, "connections.rw.local.id: \"*.example.com\": our own identity cannot be a pattern"},
 		{"local id malformed", []edit{{"connections.rw.local.id", "'C=US, XX=vpn'"}}, "connections.rw.local.id"},
 		{"remote id malformed", []edit{{"connections.rw.remote.id", "'keyid:#zz'"}}, "connections.rw.remote.id"},
@@ -880,5 +885,53 @@ connections:
 	}
 	if err != nil && strings.Contains(err.Error(), "alice-secret") {
 		t.Error("an error quotes a secret")
+	}
+}
+
+// TestIKEv1Certificates: IKEv1 with an RSA server certificate: type xauth
+// with remote.auth xauth is hybrid (the client does XAuth alone), with
+// remote.auth pubkey the client signs and then does XAuth; version 1
+// host-to-net with pubkey both ways has no XAuth.
+func TestIKEv1Certificates(t *testing.T) {
+	store := testStore(t)
+	st := &pki.Store{Dir: store}
+	if _, _, err := st.Issue("vpn-rsa", pki.Request{Profile: pki.ProfileServer, Names: []string{"vpn.example.com"}, KeyType: pki.KeyTypeRSA2048}); err != nil {
+		t.Fatal(err)
+	}
+	base := `pki: {dir: ` + store + `}
+pools: [{name: rw4, addrs: 198.18.200.0/28}]
+xauth_users: [{id: bob, secret: bob-secret-456}]
+connections:
+  rw:
+    type: %s
+    local: {auth: pubkey, certs: [vpn-rsa], id: vpn.example.com}
+    remote: {auth: %s}
+    local_ts: 203.0.113.0/26
+    pools: rw4
+`
+	for _, tc := range []struct {
+		typ, remote string
+		want        ike.AuthMethod
+		xauth       bool
+	}{
+		{"xauth", "xauth", ike.AuthXAuth, true},
+		{"xauth", "pubkey", ike.AuthPubKey, true},
+		{"host-to-net\n    version: 1", "pubkey", ike.AuthPubKey, false},
+	} {
+		rt, err := check([]byte(fmt.Sprintf(base, tc.typ, tc.remote)), "")
+		if err != nil {
+			t.Fatalf("%s/%s: %v", tc.typ, tc.remote, err)
+		}
+		p := rt.IKE.Peers[0]
+		if p.Version != ike.VersionIKEv1 || p.Local.Method != ike.AuthPubKey || p.Remote.Method != tc.want ||
+			(p.Remote.XAuthPassword != nil) != tc.xauth {
+			t.Errorf("%s/%s: version %v, local %v, remote %v, XAuth %v", tc.typ, tc.remote, p.Version, p.Local.Method,
+				p.Remote.Method, p.Remote.XAuthPassword != nil)
+		}
+		cfg := *rt.IKE
+		cfg.Dataplane, cfg.Sender = (*esp.Engine)(nil), (*esp.UDPBind)(nil) // typed nils: only the peers are checked
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s/%s: ike: %v", tc.typ, tc.remote, err)
+		}
 	}
 }
