@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -280,4 +281,59 @@ func TestInteropIKEv1MainCert(t *testing.T) {
 	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
 		t.Fatalf("ping back: %v\n%s", err, out)
 	}
+}
+
+// TestInteropIKEv1Aggressive: the rig's ikev1-aggr-psk-xauth scenario:
+// strongSwan's client in Aggressive Mode with a group name (ID_KEY_ID) and
+// the group's PSK, XAuth, and Mode Config pushed by us with the Cisco
+// Unity split-tunnel subnet; pings cross, our delete reaches strongSwan.
+func TestInteropIKEv1Aggressive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev1-aggr-psk-xauth"
+	rig := interop.Available(t)
+	info := rig.Info(scen)
+	pool4, err := ike.NewPool("rw4", netip.MustParsePrefix(info["POOL4"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	psk := []byte(info["PSK"])
+	user, pass := info["XAUTH_USER"], info["XAUTH_PASS"]
+	peer := &ike.PeerConfig{
+		Name:           "rw",
+		Version:        ike.VersionIKEv1,
+		Aggressive:     true,
+		ModeConfigPush: true,
+		Local:          ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, info["SERVER_ID"]), PSK: psk},
+		Remote: ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, "keyid:"+info["GROUP_ID"]), PSK: psk,
+			XAuthPassword: func(u string) (string, bool) { return pass, u == user }},
+		Pools: []string{"rw4"},
+		DNS:   []netip.Addr{netip.MustParseAddr(info["DNS4"])},
+		Children: []*ike.ChildConfig{{Name: "rw", LocalTS: selectors(prefixes(t, "203.0.113.0/26")),
+			ESPProposals: ike.MustParseProposals("aes256-sha1", wire.ProtocolESP), Strict: true}},
+	}
+	rw := startRoadwarrior(t, rig, scen, false, false, peer, ike.Pools{pool4})
+	out, err := rw.initiate(scen)
+	if err != nil {
+		t.Fatalf("initiate: %v\n%s\nour events:\n%s", err, out, rw.events)
+	}
+	sa := rw.checkUp(t, "203.0.113.0/26", info["FIRST_VIP4"])
+	if got, want := sa.RemoteID.String(), "keyid:"+info["GROUP_ID"]; got != want {
+		t.Errorf("peer identity %q, want %q", got, want)
+	}
+	if len(sa.VIPs) != 1 || sa.VIPs[0].String() != info["FIRST_VIP4"] {
+		t.Errorf("virtual IPs %v", sa.VIPs)
+	}
+	left, err := os.ReadFile(info["LOG_LEFT"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"AGGRESSIVE", "TRANSACTION", "installing new virtual IP " + info["FIRST_VIP4"]} {
+		if !strings.Contains(string(left), w) {
+			t.Errorf("strongSwan's log lacks %q", w)
+		}
+	}
+	rw.ping(t)
+	rw.checkDelete(t)
 }

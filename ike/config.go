@@ -157,6 +157,16 @@ type PeerConfig struct {
 	// Version is the IKE version the connection speaks; the zero value is
 	// IKEv2.
 	Version Version
+	// Aggressive (IKEv1, PSK) also accepts Aggressive Mode, in which the
+	// initiator's identity (a group name) picks the connection and its
+	// PSK. Its second message lets anyone who asks guess the PSK offline:
+	// use it only with long random PSKs, for clients that need it.
+	Aggressive bool
+	// ModeConfigPush (IKEv1) sends the virtual IP, DNS servers and, to
+	// Cisco Unity clients, the split-tunnel subnets in a Mode Config SET
+	// once the client is authenticated (strongSwan's pull = no), instead
+	// of waiting for its request.
+	ModeConfigPush bool
 	// LocalAddrs restricts the local addresses the connection is used on
 	// (empty: any). RemoteAddrs restricts the peers accepted (empty: any).
 	LocalAddrs  []netip.Prefix

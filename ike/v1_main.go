@@ -138,6 +138,8 @@ func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
 				v.dpd = true
 			case bytes.Equal(vid.Data, v1VIDXAuth):
 				v.xauthVID = true
+			case bytes.Equal(vid.Data, v1VIDUnity):
+				v.unity = true
 			}
 		}
 	}
@@ -192,7 +194,7 @@ func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
 		ps = append(ps, &wire.V1VendorID{Data: v1VIDNATT})
 	}
 	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, 0), Payloads: ps}
-	if s.logs(slog.LevelInfo) {
+	if s.logs(slog.LevelInfo) && m.Header.Exchange == wire.V1ExchangeIDProt {
 		s.logger().Info("IKEv1 Main Mode", "proposal", chosen.proposal.String(), "auth", chosen.auth.String())
 	}
 	return out.Marshal()
@@ -220,6 +222,17 @@ func (s *session) v1MainMode(m *wire.V1Message, ep esp.Endpoint, digest [32]byte
 	var reply []byte
 	var err error
 	switch {
+	case m.Header.Exchange == wire.V1ExchangeAggressive && v.phase == v1SentAggressive:
+		if err := s.v1AggressiveFinish(m, ep); err != nil {
+			s.logger().Info("IKEv1 Aggressive Mode failed", "err", err)
+			s.close(err, false)
+			return
+		}
+		v.lastPhase1, v.phase1Reply = digest, nil
+		s.v1AfterMainMode()
+		return
+	case m.Header.Exchange != wire.V1ExchangeIDProt:
+		return
 	case v.phase == v1SentSA && !m.Header.Encrypted():
 		reply, err = s.v1KeyExchange(m, ep)
 	case v.phase == v1SentKE && m.Header.Encrypted():
@@ -297,30 +310,38 @@ func (s *session) v1KeyExchange(m *wire.V1Message, ep esp.Endpoint) ([]byte, err
 			}
 		}
 		if len(natds) >= 2 {
-			// RFC 3947 Section 3.2: the first hash is of the receiver's
-			// address as the sender sees it, the others of the sender's.
-			s.nat.LocalBehindNAT = !bytes.Equal(natds[0].Hash, s.v1NATHash(ep.Local))
-			seen := s.v1NATHash(ep.Remote)
-			s.nat.RemoteBehindNAT = true
-			for _, d := range natds[1:] {
-				if bytes.Equal(d.Hash, seen) {
-					s.nat.RemoteBehindNAT = false
-				}
-			}
-			local := s.v1NATHash(ep.Local)
-			if s.peer.ForceEncap {
-				local = make([]byte, len(local))
-				if _, err := s.env.rand.Read(local); err != nil {
-					return nil, err
-				}
-			}
-			ps = append(ps, &wire.V1NATD{Hash: seen}, &wire.V1NATD{Hash: local})
-			s.encap = s.nat.Any() || s.peer.ForceEncap
+			s.v1DetectNAT(natds, ep)
 		}
+		// RFC 3947 Section 3.2: the first hash is of the receiver's
+		// address as we see it, the other of ours (random when forcing
+		// encapsulation: the peer then sees a NAT).
+		local := s.v1NATHash(ep.Local)
+		if s.peer.ForceEncap {
+			local = make([]byte, len(local))
+			if _, err := s.env.rand.Read(local); err != nil {
+				return nil, err
+			}
+		}
+		ps = append(ps, &wire.V1NATD{Hash: s.v1NATHash(ep.Remote)}, &wire.V1NATD{Hash: local})
 	}
 	v.phase = v1SentKE
 	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, 0), Payloads: ps}
 	return out.Marshal()
+}
+
+// v1DetectNAT compares the peer's NAT-D hashes with the addresses the
+// message came between (RFC 3947 Section 3.2: the first is of our address
+// as the peer sees it, the others of its own).
+func (s *session) v1DetectNAT(natds []*wire.V1NATD, ep esp.Endpoint) {
+	s.nat.LocalBehindNAT = !bytes.Equal(natds[0].Hash, s.v1NATHash(ep.Local))
+	seen := s.v1NATHash(ep.Remote)
+	s.nat.RemoteBehindNAT = true
+	for _, d := range natds[1:] {
+		if bytes.Equal(d.Hash, seen) {
+			s.nat.RemoteBehindNAT = false
+		}
+	}
+	s.encap = s.nat.Any() || s.peer.ForceEncap
 }
 
 // v1NATHash is HASH(CKY-I | CKY-R | IP | Port) (RFC 3947 Section 3.2).
@@ -378,14 +399,7 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 			s.initialContact = true
 		}
 	}
-	our := s.peer.Local.ID
-	switch {
-	case our.Type != 0:
-	case s.peer.Local.Method == AuthPubKey:
-		our = pki.Identity{Type: pki.IDType(wire.V1IDDERASN1DN), Data: s.peer.Local.Certificates[0].RawSubject}
-	default:
-		our = pki.AddrIdentity(s.local.Addr())
-	}
+	our := s.v1OurID()
 	idr := &wire.V1ID{IDType: wire.V1IDType(our.Type), Data: our.Data}
 	hashR := v.keys.hashR(v.gxi, v.gxr, s.spii, s.spir, v.saiB, idr.Body())
 	out6 := []wire.V1Payload{idr}
@@ -498,4 +512,16 @@ func (s *session) v1VerifySignature(ps []wire.V1Payload, id pki.Identity, hashI 
 		return fmt.Errorf("%w: signature of %v does not verify", ErrAuthFailed, id)
 	}
 	return nil
+}
+
+// v1OurID is the identity we send: the configured one, else our
+// certificate's subject or our address.
+func (s *session) v1OurID() pki.Identity {
+	switch our := s.peer.Local.ID; {
+	case our.Type != 0:
+		return our
+	case s.peer.Local.Method == AuthPubKey:
+		return pki.Identity{Type: pki.IDType(wire.V1IDDERASN1DN), Data: s.peer.Local.Certificates[0].RawSubject}
+	}
+	return pki.AddrIdentity(s.local.Addr())
 }

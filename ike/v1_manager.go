@@ -22,7 +22,8 @@ func isV1(pkt []byte) bool { return len(pkt) >= wire.V1HeaderLen && pkt[17]>>4 =
 func (m *Manager) handleV1Datagram(pkt []byte, ep esp.Endpoint) {
 	q := m.queue
 	if binary.BigEndian.Uint64(pkt[8:]) == 0 {
-		if wire.V1Exchange(pkt[18]) != wire.V1ExchangeIDProt || wire.V1Flags(pkt[19])&wire.V1FlagEncryption != 0 {
+		ex := wire.V1Exchange(pkt[18])
+		if ex != wire.V1ExchangeIDProt && ex != wire.V1ExchangeAggressive || wire.V1Flags(pkt[19])&wire.V1FlagEncryption != 0 {
 			return
 		}
 		if !m.acceptsV1(ep) {
@@ -143,6 +144,10 @@ func (m *Manager) receiveV1Start(msg *wire.V1Message, ep esp.Endpoint) {
 		m.log.Info("IKEv1 Main Mode from a peer no IKEv1 connection accepts", "remote", ep.Remote.String())
 		return
 	}
+	aggressive := msg.Header.Exchange == wire.V1ExchangeAggressive
+	if aggressive {
+		cand = nil // chosen by the peer's identity
+	}
 	ns := m.newSession(false, cand)
 	ns.local, ns.remote = ep.Local, ep.Remote
 	ns.spii = msg.Header.InitiatorCookie
@@ -154,7 +159,19 @@ func (m *Manager) receiveV1Start(msg *wire.V1Message, ep esp.Endpoint) {
 		ns.spir = binary.BigEndian.Uint64(c[:])
 	}
 	ns.v1 = &v1State{ivs: map[uint32][]byte{}, replies: map[[32]byte][][]byte{}, quick: map[uint32]*v1Quick{}}
-	out, err := ns.v1Start(msg)
+	var out []byte
+	var err error
+	if aggressive {
+		var cands []*PeerConfig
+		for _, p := range *m.peers.Load() {
+			if p.speaks(1) && p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
+				cands = append(cands, p)
+			}
+		}
+		out, err = ns.v1StartAggressive(msg, cands, ep)
+	} else {
+		out, err = ns.v1Start(msg)
+	}
 	if err != nil {
 		ns.logger().Info("IKEv1 Main Mode refused", "err", err)
 		resp = out

@@ -32,6 +32,9 @@ const (
 	// v1Authenticated: Main Mode is done (message 6 sent); XAuth may
 	// follow.
 	v1Authenticated
+	// v1SentAggressive: we answered Aggressive Mode message 1 (message 2)
+	// and wait for HASH_I.
+	v1SentAggressive
 )
 
 // v1State is the IKEv1 part of a session.
@@ -44,8 +47,10 @@ type v1State struct {
 	group  Group
 	auth   wire.V1AuthMethod
 	life   time.Duration
-	// saiB is the body of the initiator's SA payload, for HASH_I/HASH_R.
+	// saiB is the body of the initiator's SA payload, for HASH_I/HASH_R;
+	// idii that of its ID payload in Aggressive Mode (HASH_I comes later).
 	saiB []byte
+	idii []byte
 	// Key exchange and nonces of Main Mode.
 	share    *KeyShare
 	gxi, gxr []byte
@@ -57,7 +62,9 @@ type v1State struct {
 	// ivs are the CBC chains of exchanges after Phase 1, by message ID.
 	ivs map[uint32][]byte
 	// Vendor IDs the initiator sent.
-	natt, dpd, xauthVID bool
+	natt, dpd, xauthVID, unity bool
+	// cfgSetID is the message ID of our Mode Config SET (push).
+	cfgSetID uint32
 	// replies are our answers to the last requests, by a digest of the
 	// request, to resend when a request comes again (RFC 2408 has no
 	// message IDs to tell a retransmission by).
@@ -101,6 +108,8 @@ var (
 	v1VIDDPD   = []byte{0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9, 0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00}
 	// v1VIDNATT is RFC 3947's: MD5("RFC 3947").
 	v1VIDNATT = []byte{0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f}
+	// v1VIDUnity is Cisco Unity's, version 1.0.
+	v1VIDUnity = []byte{0x12, 0xf5, 0xf2, 0x8c, 0x45, 0x71, 0x68, 0xa9, 0x70, 0x2d, 0x9f, 0xe2, 0x74, 0xcc, 0x01, 0x00}
 )
 
 // handleV1 processes a message of this IKEv1 SA that arrived on ep.
@@ -115,7 +124,7 @@ func (s *session) handleV1(m *wire.V1Message, ep esp.Endpoint) {
 		return
 	}
 	h := m.Header
-	if h.Exchange == wire.V1ExchangeIDProt {
+	if h.Exchange == wire.V1ExchangeIDProt || h.Exchange == wire.V1ExchangeAggressive {
 		if h.MessageID != 0 {
 			return
 		}
@@ -334,6 +343,9 @@ func (s *session) v1Established() {
 		s.logger().Info("IKEv1 SA established", "id", s.remoteID.String(), "xauth", s.v1.user)
 	}
 	s.emit(Event{Kind: EventIKEUp, Proposal: s.prop})
+	if s.peer.ModeConfigPush {
+		s.v1PushConfig()
+	}
 }
 
 // v1NextDeadline is when v1Timeout must run next; zero when never.

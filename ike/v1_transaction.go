@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
+	"net"
 
 	"github.com/ikego/ikego/ike/wire"
 )
@@ -92,6 +93,14 @@ func (s *session) v1Transaction(msgID uint32, ps []wire.V1Payload, digest [32]by
 		}
 		x.setID = id
 	case wire.V1CfgAck:
+		if v.cfgSetID != 0 && msgID == v.cfgSetID {
+			v.cfgSetID = 0
+			if v.pending != nil && v.pending.msgID == msgID {
+				v.pending = nil
+			}
+			s.logger().Debug("Mode Config SET acknowledged")
+			return
+		}
 		if x == nil || msgID != x.setID || s.state != StateConnecting {
 			return
 		}
@@ -148,4 +157,56 @@ func (s *session) v1ModeConfig(msgID uint32, attrs *wire.V1Attributes, digest [3
 	if len(s.vips) > 0 {
 		s.logger().Info("virtual IPs assigned", "vips", fmt.Sprint(s.vips))
 	}
+}
+
+// v1PushConfig sends the peer its virtual IPs in a Mode Config SET (push),
+// with the DNS servers and, for Cisco Unity clients, the IPv4 subnets
+// behind us as UNITY_SPLIT_INCLUDE (address, mask and six zero octets
+// each, as strongSwan and Cisco send them).
+func (s *session) v1PushConfig() {
+	req := &wire.CP{CfgType: wire.CfgRequest}
+	for _, name := range s.peer.Pools {
+		for _, p := range s.env.currentPools() {
+			if p.Name() != name {
+				continue
+			}
+			t := wire.CPInternalIP4Address
+			if first, _ := p.Range(); first.Is6() {
+				t = wire.CPInternalIP6Address
+			}
+			req.Attributes = append(req.Attributes, wire.CPAttribute{Type: t})
+		}
+	}
+	cp, err := s.assignVIPs(req)
+	if err != nil || cp == nil {
+		s.logger().Info("no virtual IP to push", "err", err)
+		return
+	}
+	set := &wire.V1Attributes{CfgType: wire.V1CfgSet}
+	for _, a := range cp.Attributes {
+		set.Attributes = append(set.Attributes, wire.V1Attribute{Type: wire.V1AttrType(a.Type), Data: a.Value})
+	}
+	if s.v1.unity {
+		var split []byte
+		for _, c := range s.peer.Children {
+			for _, sel := range s.localSelectors(c) {
+				for _, p := range sel.Prefixes() {
+					if p.Addr().Is4() {
+						mask := net.CIDRMask(p.Bits(), 32)
+						split = append(append(append(split, p.Addr().AsSlice()...), mask...), 0, 0, 0, 0, 0, 0)
+					}
+				}
+			}
+		}
+		if len(split) > 0 {
+			set.Attributes = append(set.Attributes, wire.V1Attribute{Type: wire.V1CfgUnitySplitInclude, Data: split})
+		}
+	}
+	id, err := s.v1Request("Mode Config set", wire.V1ExchangeTransaction, []wire.V1Payload{set})
+	if err != nil {
+		s.logger().Warn("cannot push the Mode Config", "err", err)
+		return
+	}
+	s.v1.cfgSetID = id
+	s.logger().Info("virtual IPs pushed", "vips", fmt.Sprint(s.vips))
 }
