@@ -328,8 +328,16 @@ func (b *builder) connection(c *Connection) {
 	b.auth(c, p)
 	if ikev1 {
 		b.ikev1(c, p, xauth)
-	} else if p.Remote.Method == ike.AuthXAuth {
-		b.fail(f("remote.auth"), "xauth is IKEv1: type xauth")
+	} else {
+		if p.Remote.Method == ike.AuthXAuth {
+			b.fail(f("remote.auth"), "xauth is IKEv1: type xauth")
+		}
+		if c.Aggressive {
+			b.fail(f("aggressive"), "Aggressive Mode is IKEv1 (version 1 or both)")
+		}
+		if c.Pull != nil {
+			b.fail(f("pull"), "Mode Config is IKEv1 (version 1 or both); IKEv2 clients always ask")
+		}
 	}
 
 	// Traffic selectors.
@@ -527,6 +535,11 @@ func (b *builder) ikev1(c *Connection, p *ike.PeerConfig, xauth bool) {
 		if c.DPDAction != "" && c.DPDAction != "clear" {
 			b.fail(path+".dpd_action", "%s: IKEv1 connections do not initiate: clear", c.DPDAction)
 		}
+	}
+	p.Aggressive = c.Aggressive
+	p.ModeConfigPush = c.Pull != nil && !*c.Pull
+	if c.Aggressive && p.Local.Method != ike.AuthPSK {
+		b.fail(path+".aggressive", "Aggressive Mode is served with a PSK only")
 	}
 	if !xauth {
 		return

@@ -221,6 +221,16 @@ type Connection struct {
 	Encap bool `yaml:"encap"`
 	// Fragmentation, default true, offers IKEv2 fragmentation (RFC 7383).
 	Fragmentation *bool `yaml:"fragmentation"`
+	// Aggressive (IKEv1 with a PSK) also accepts Aggressive Mode, which
+	// clients use when they send a group name (iOS "Cisco IPSec" with a
+	// group name, Android "IPSec Xauth PSK" with an IPSec identifier): the
+	// remote id (keyid:GROUP) then picks the connection. Its second message
+	// lets anyone guess the PSK offline: use long random PSKs.
+	Aggressive bool `yaml:"aggressive"`
+	// Pull, default true (IKEv1): the client asks for its virtual IP
+	// (Mode Config pull); false pushes it once the client is authenticated
+	// (Mode Config SET, with the split-tunnel subnets for Cisco clients).
+	Pull *bool `yaml:"pull"`
 }
 
 // LocalAuth is how we authenticate (swanctl local sections).

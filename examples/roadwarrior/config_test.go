@@ -194,6 +194,9 @@ func TestConfigErrors(t *testing.T) {
 		{"remote xauth with IKEv2", append(slices.Clone(pubkey), edit{"connections.rw.remote.auth", "xauth"}), "connections.rw.remote.auth: xauth is IKEv1: type xauth"},
 		{"remote xauth without type xauth", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}, edit{"connections.rw.remote.auth", "xauth"}), "connections.rw.remote.auth: xauth (hybrid) needs type xauth"},
 		{"local xauth", []edit{{"connections.rw.local.auth", "xauth"}}, "connections.rw.local.auth: xauth is for the remote end"},
+		{"aggressive with IKEv2", []edit{{"connections.rw.aggressive", "true"}}, "connections.rw.aggressive: Aggressive Mode is IKEv1"},
+		{"pull with IKEv2", []edit{{"connections.rw.pull", "false"}}, "connections.rw.pull: Mode Config is IKEv1"},
+		{"aggressive with certificates", append(slices.Clone(pubkey), edit{"connections.rw.type", "xauth"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}, edit{"connections.rw.aggressive", "true"}), "connections.rw.aggressive: Aggressive Mode is served with a PSK only"},
 		{"IKEv1 initiating", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.start_action", "start"}}, "connections.rw.start_action: start: IKEv1 connections wait for the peer"},
 		{"IKEv1 dpd restart", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.dpd_action", "restart"}}, "connections.rw.dpd_action: restart: IKEv1 connections do not initiate"},
 		{"xauth user empty", []edit{{"xauth_users", "[{id: '', secret: x}]"}}, "xauth_users[0].id: empty"},
@@ -933,5 +936,26 @@ connections:
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("%s/%s: ike: %v", tc.typ, tc.remote, err)
 		}
+	}
+}
+
+// TestIKEv1Options: aggressive and pull reach the IKEv1 connection.
+func TestIKEv1Options(t *testing.T) {
+	rt, err := check(configWith(t, edit{"xauth_users", "[{id: bob, secret: bob-secret}]"}, edit{"connections.rw.type", "xauth"},
+		edit{"connections.rw.local_ts", "203.0.113.0/26"}, edit{"connections.rw.remote.id", "keyid:group1"},
+		edit{"connections.rw.aggressive", "true"}, edit{"connections.rw.pull", "false"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rt.IKE.Peers[0]
+	if p.Version != ike.VersionIKEv1 || !p.Aggressive || !p.ModeConfigPush || p.Remote.ID.String() != "keyid:group1" {
+		t.Errorf("version %v, aggressive %v, push %v, remote id %v", p.Version, p.Aggressive, p.ModeConfigPush, p.Remote.ID)
+	}
+	rt, err = check(configWith(t, edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rt.IKE.Peers[0]; p.Aggressive || p.ModeConfigPush || p.Remote.XAuthPassword != nil {
+		t.Errorf("defaults: aggressive %v, push %v, XAuth %v", p.Aggressive, p.ModeConfigPush, p.Remote.XAuthPassword != nil)
 	}
 }
