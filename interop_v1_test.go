@@ -88,6 +88,59 @@ func TestInteropIKEv1Rekey(t *testing.T) {
 	}
 }
 
+// TestInteropIKEv1Reauth: strongSwan's IKEv1 client replaces its ISAKMP SA
+// every 10 s by reauthentication (ike/testdata/interop/ikev1-xauth-reauth:
+// a new Main Mode, XAuth, Mode Config and Quick Mode, then the delete of
+// the old SA) during 25 s of pings: the client keeps its virtual IP, the
+// old SAs go, and at most a few pings are lost while strongSwan switches.
+func TestInteropIKEv1Reauth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	rw, _, info := startIKEv1XAuth(t, ike.Retransmit{})
+	rw.checkUp(t)
+	out, _ := rw.rig.Exec("left", "ping", "-c", "250", "-i", "0.1", "-W", "1", "203.0.113.1")
+	rw.events.mu.Lock()
+	ups, downs := 0, 0
+	for _, e := range rw.events.evs {
+		switch e.Kind {
+		case ike.EventIKEUp:
+			ups++
+			if len(e.VIPs) > 0 && e.VIPs[0].String() != info["FIRST_VIP4"] {
+				t.Errorf("a reauthenticated SA got %v, want %s again", e.VIPs, info["FIRST_VIP4"])
+			}
+		case ike.EventIKEDown:
+			downs++
+		}
+	}
+	rw.events.mu.Unlock()
+	if ups < 3 || downs < ups-1 {
+		t.Errorf("%d IKE SAs up and %d down in 25 s, want reauthentications", ups, downs)
+	}
+	i := strings.Index(out, "ping statistics")
+	if i < 0 {
+		t.Fatalf("ping: %s", out)
+	}
+	t.Logf("%d IKE SAs, %d gone, %s", ups, downs, out[i:])
+	var sent, received int
+	if _, err := fmt.Sscanf(out[strings.Index(out[i:], "\n")+i+1:], "%d packets transmitted, %d received", &sent, &received); err != nil || sent != received {
+		t.Errorf("lost %d of %d pings during the reauthentications (%v)", sent-received, sent, err)
+	}
+	// strongSwan deletes the old SA a moment after the new one is up.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rw.g.IKE().SAs()) != 1 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond) // bounded poll
+	}
+	if ours := rw.g.IKE().SAs(); len(ours) != 1 || ours[0].State != ike.StateEstablished {
+		t.Errorf("ours after the reauthentications: %+v", ours)
+	}
+	for _, p := range rw.pools {
+		if p.Online() != 1 {
+			t.Errorf("pool %s: %d leases online, want 1", p.Name(), p.Online())
+		}
+	}
+}
+
 // TestInteropIKEv1DPD: our R-U-THERE (RFC 3706) checks keep an idle but
 // alive strongSwan IKEv1 client up; once its charon is killed without a
 // delete, the SA is cleared within the delay and the retransmissions and
@@ -132,8 +185,11 @@ func TestInteropIKEv1DPD(t *testing.T) {
 func startIKEv1XAuth(t *testing.T, retransmit ike.Retransmit, mods ...func(*ike.PeerConfig)) (*roadwarrior, *ike.PeerConfig, map[string]string) {
 	t.Helper()
 	scen := "ikev1-main-psk-xauth"
-	if strings.HasSuffix(t.Name(), "Rekey") {
+	switch {
+	case strings.HasSuffix(t.Name(), "Rekey"):
 		scen = "ike/testdata/interop/ikev1-xauth-rekey"
+	case strings.HasSuffix(t.Name(), "Reauth"):
+		scen = "ike/testdata/interop/ikev1-xauth-reauth"
 	}
 	rig := interop.Available(t)
 	info := rig.Info(scen)

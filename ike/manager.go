@@ -871,6 +871,7 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	if wasConnecting && s.state == StateEstablished && !s.initiator && s.peer != nil {
 		unique = s.peer.Unique
 	}
+	adopt := s.v1 != nil && wasConnecting && s.state == StateEstablished
 	var failed *PeerConfig
 	if closed && s.failedOpen {
 		failed, s.failedOpen = s.peer, false
@@ -945,6 +946,9 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		if m.cfg.OnEvent != nil {
 			m.cfg.OnEvent(e)
 		}
+	}
+	if adopt {
+		m.v1Adopt(b)
 	}
 	if initialContact {
 		m.initialContact(b)

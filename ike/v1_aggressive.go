@@ -131,7 +131,7 @@ func (s *session) v1AggressiveFinish(m *wire.V1Message, ep esp.Endpoint) error {
 		}
 	}
 	v.phase = v1Authenticated
-	v.expires = s.env.now().Add(v.life)
+	v.expires = s.env.now().Add(v1Grace(v.life))
 	v.share = nil
 	s.logger().Info("IKEv1 Aggressive Mode authenticated", "id", s.remoteID.String())
 	return nil

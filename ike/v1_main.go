@@ -427,7 +427,7 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, wire.V1PayloadID), Encrypted: ct}
 	out.Header.Flags |= wire.V1FlagEncryption
 	v.phase = v1Authenticated
-	v.expires = s.env.now().Add(v.life)
+	v.expires = s.env.now().Add(v1Grace(v.life))
 	v.share = nil
 	s.logger().Info("IKEv1 Main Mode authenticated", "id", remoteID.String())
 	return out.Marshal()

@@ -191,3 +191,44 @@ func (m *Manager) receiveV1Start(msg *wire.V1Message, ep esp.Endpoint) {
 	m.mu.Unlock()
 	s = ns
 }
+
+// v1Adopt moves the CHILD_SAs of the IKEv1 SA that the new one in keep
+// replaces into it. IKEv1 has no IKE SA rekey: a client reauthenticates
+// with a new Main Mode (and XAuth) from the same address and identity, and
+// keeps using its CHILD_SAs, which move to the new ISAKMP SA (strongSwan:
+// "detected reauth of existing IKE_SA, adopting children"); the old
+// ISAKMP SA is then deleted by the client, or expires, without them.
+func (m *Manager) v1Adopt(keep *box) {
+	keep.mu.Lock()
+	s := keep.s
+	peer, id, client, host := s.peer, s.remoteID, s.clientKey(), s.remote.Addr()
+	keep.mu.Unlock()
+	for _, b := range m.boxes() {
+		if b == keep {
+			continue
+		}
+		var moved []*childSA
+		m.with(b, func(o *session) {
+			if o.v1 == nil || o.peer != peer || o.state != StateEstablished || !o.remoteID.Equal(id) ||
+				o.clientKey() != client || o.remote.Addr() != host || len(o.children) == 0 {
+				return
+			}
+			moved, o.children = o.children, nil
+			o.logger().Info("reauthenticated: CHILD_SAs move to the new IKEv1 SA", "children", len(moved))
+		})
+		if len(moved) == 0 {
+			continue
+		}
+		m.with(keep, func(n *session) {
+			if n.state != StateEstablished {
+				// Gone meanwhile: the CHILD_SAs go too.
+				for _, c := range moved {
+					n.removeChild(c)
+				}
+				return
+			}
+			n.children = append(n.children, moved...)
+			n.noteChildren(moved...)
+		})
+	}
+}

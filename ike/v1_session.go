@@ -458,3 +458,12 @@ func (s *session) clientKey() string {
 	}
 	return s.remote.Addr().String()
 }
+
+// v1Grace is how long we keep an ISAKMP SA whose lifetime is life: the
+// initiator reauthenticates before life ends and deletes the old SA; we
+// end it ourselves only a while later (a tenth more, at least 30 s), so
+// that a reauthentication that starts at the last moment still finds its
+// CHILD_SAs.
+func v1Grace(life time.Duration) time.Duration {
+	return life + max(life/10, 30*time.Second)
+}
