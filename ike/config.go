@@ -534,6 +534,12 @@ func (p *PeerConfig) validate(pools Pools) error {
 			errs = append(errs, errors.New("IKEv1: connections are responders only: start action none and DPD action clear"))
 		}
 	}
+	if p.Aggressive && (p.Version == VersionIKEv2 || p.Local.Method != AuthPSK) {
+		errs = append(errs, errors.New("Aggressive: IKEv1 with a PSK only"))
+	}
+	if p.ModeConfigPush && p.Version == VersionIKEv2 {
+		errs = append(errs, errors.New("ModeConfigPush: IKEv1 only"))
+	}
 	if p.Remote.XAuthPassword != nil && p.Version == VersionIKEv2 {
 		errs = append(errs, errors.New("remote auth: XAuth is IKEv1 only"))
 	}

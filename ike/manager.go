@@ -1146,8 +1146,12 @@ func (m *Manager) Terminate(name string) int {
 
 // SAInfo describes an IKE SA for the connection table.
 type SAInfo struct {
-	ID            uint64
-	Peer          string
+	ID   uint64
+	Peer string
+	// Version is the IKE major version, 1 or 2; XAuthUser the name an
+	// IKEv1 client logged in with.
+	Version       int
+	XAuthUser     string
 	State         State
 	Initiator     bool
 	SPIi, SPIr    uint64
@@ -1189,6 +1193,10 @@ func (m *Manager) SAs() []SAInfo {
 			Remote: s.remote, RemoteID: s.remoteID, VIPs: s.vips, Proposal: s.prop, NAT: s.nat, Established: s.up}
 		if s.peer != nil {
 			i.Peer = s.peer.Name
+		}
+		i.Version = 2
+		if s.v1 != nil {
+			i.Version, i.XAuthUser = 1, s.v1.user
 		}
 		for _, c := range s.children {
 			i.Children = append(i.Children, ChildInfo{Name: c.cfg.Name, InSPI: c.inSPI, OutSPI: c.outSPI, Policy: c.policyID, Proposal: c.proposal,

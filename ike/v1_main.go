@@ -391,7 +391,7 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 	v.iv = next
 	s.authenticated(ep)
 	if s.peer.Remote.ID.Type != 0 && !remoteID.Matches(s.peer.Remote.ID) {
-		return nil, fmt.Errorf("%w: peer identity %s does not match %s", ErrAuthFailed, remoteID, s.peer.Remote.ID)
+		return s.v1Refuse(wire.V1NotifyAuthenticationFailed), fmt.Errorf("%w: peer identity %s does not match %s", ErrAuthFailed, remoteID, s.peer.Remote.ID)
 	}
 	s.remoteID = remoteID
 	for _, p := range ps {

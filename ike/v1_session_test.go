@@ -3,7 +3,9 @@ package ike
 import (
 	"bytes"
 	"crypto"
+	"crypto/rsa"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -78,7 +80,8 @@ func newV1GW(t *testing.T, opts ...func(*PeerConfig, *Config)) *v1GW {
 	for _, o := range opts {
 		o(g.peer, &g.cfg)
 	}
-	g.cfg.Peers = []*PeerConfig{g.peer}
+	// Connections an option put in cfg.Peers come after the main one.
+	g.cfg.Peers = append([]*PeerConfig{g.peer}, g.cfg.Peers...)
 	g.m, err = NewManager(g.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +194,22 @@ type v1rw struct {
 	// INITIAL-CONTACT in message 5.
 	user, pass     string
 	initialContact bool
+
+	// With signatures (RSA-SIG, XAUTHInitRSA) message 5 carries certs
+	// (DER, leaf first) and SIG_I made with key; without key, HASH_I (as
+	// with hybrid). corrupt flips a bit of HASH_I or SIG_I; noVerify
+	// skips the check of HASH_R (for a client with a wrong PSK). m4 and
+	// m6 are the payloads of messages 4 and 6 (2 in Aggressive Mode).
+	certs    [][]byte
+	key      crypto.Signer
+	corrupt  bool
+	noVerify bool
+	m4, m6   []wire.V1Payload
+	// natAddr is the address the client has behind a NAT, for its own
+	// NAT-D in Aggressive Mode message 3 (zero: addr); clear3 sends that
+	// message unencrypted (RFC 2409 Section 5.4 allows it).
+	natAddr netip.AddrPort
+	clear3  bool
 }
 
 // newV1rw returns a client proposing AES-CBC-256, SHA2-256, MODP-2048 and
@@ -202,7 +221,7 @@ func newV1rw(t *testing.T, gw *v1GW, auth wire.V1AuthMethod) *v1rw {
 		hash:   crypto.SHA256,
 		cipher: v1Cipher{Alg: wire.V1EncrAESCBC, KeyBits: 256}, ivs: map[uint32][]byte{}, nextSPI: 0xc1000000,
 		user: v1User, pass: v1Pass}
-	if auth == wire.V1AuthXAuthInitPSK {
+	if v1TestXAuth(auth) {
 		c.vids = append(c.vids, v1TestVIDXAuth)
 	}
 	var b [8]byte
@@ -211,6 +230,16 @@ func newV1rw(t *testing.T, gw *v1GW, auth wire.V1AuthMethod) *v1rw {
 		c.ckyI = binary.BigEndian.Uint64(b[:])
 	}
 	return c
+}
+
+// v1TestXAuth reports whether the client does XAuth after Phase 1 with
+// auth.
+func v1TestXAuth(auth wire.V1AuthMethod) bool {
+	switch auth {
+	case wire.V1AuthXAuthInitPSK, wire.V1AuthXAuthInitRSA, wire.V1AuthHybridInitRSA:
+		return true
+	}
+	return false
 }
 
 // sendFrom delivers b to the gateway as if from src and returns its
@@ -352,23 +381,94 @@ func (c *v1rw) handle4(b []byte) {
 	if !bytes.Equal(natds[1], c.natHash(respAddr)) && !c.gw.peer.ForceEncap {
 		c.t.Fatalf("message 4: the responder's NAT-D %x does not match its address", natds[1])
 	}
-	c.gxr, c.nr = bytes.Clone(ke.Data), bytes.Clone(nr.Data)
+	c.m4 = m.Payloads
+	c.deriveKeys(ke.Data, nr.Data)
+}
+
+// deriveKeys takes the responder's KE and nonce and derives the ISAKMP
+// SA's keys: SKEYID from the PSK, or from the nonces and g^xy with
+// signatures and hybrid (RFC 2409 Section 5).
+func (c *v1rw) deriveKeys(gxr, nr []byte) {
+	c.t.Helper()
+	c.gxr, c.nr = bytes.Clone(gxr), bytes.Clone(nr)
 	gxy, err := c.share.Shared(c.gxr)
 	if err != nil {
-		c.t.Fatalf("message 4: %v", err)
+		c.t.Fatalf("responder's KE: %v", err)
 	}
-	c.keys, err = deriveV1Keys(c.hash, c.cipher, v1SKEYIDPSK(c.hash, c.psk, c.ni, c.nr), gxy, c.ckyI, c.ckyR)
+	skeyid := v1SKEYIDPSK(c.hash, c.psk, c.ni, c.nr)
+	if v1Signatures(c.auth) {
+		skeyid = v1SKEYIDSig(c.hash, c.ni, c.nr, gxy)
+	}
+	c.keys, err = deriveV1Keys(c.hash, c.cipher, skeyid, gxy, c.ckyI, c.ckyR)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	c.iv = c.keys.initialIV(c.gxi, c.gxr)
 }
 
+// authI returns what authenticates the client in message 5 after IDii:
+// CERT... and SIG_I with a key, else HASH_I.
+func (c *v1rw) authI() []wire.V1Payload {
+	c.t.Helper()
+	hashI := c.keys.hashI(c.gxi, c.gxr, c.ckyI, c.ckyR, c.saiB, c.id.Body())
+	if c.key == nil {
+		if c.corrupt {
+			hashI[0] ^= 0x01
+		}
+		return []wire.V1Payload{&wire.V1Hash{Data: hashI}}
+	}
+	var ps []wire.V1Payload
+	for _, der := range c.certs {
+		ps = append(ps, &wire.V1Cert{Encoding: wire.V1CertX509Sig, Data: der})
+	}
+	// RFC 2409 Section 5.1: RSA PKCS #1 v1.5 of HASH_I, no DigestInfo.
+	sig, err := c.key.Sign(c.rnd, hashI, crypto.Hash(0))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.corrupt {
+		sig[len(sig)/2] ^= 0x01
+	}
+	return append(ps, &wire.V1Signature{Data: sig})
+}
+
+// checkAuthR checks HASH_R, or with signatures and hybrid the responder's
+// CERT and SIG_R over HASH_R, for the responder's identity payload idr.
+func (c *v1rw) checkAuthR(what string, idr *wire.V1ID, ps []wire.V1Payload) {
+	c.t.Helper()
+	hashR := c.keys.hashR(c.gxi, c.gxr, c.ckyI, c.ckyR, c.saiB, idr.Body())
+	if !v1Signatures(c.auth) {
+		hash, ok := wire.FindV1[*wire.V1Hash](ps)
+		if !ok {
+			c.t.Fatalf("%s without HASH_R: %s", what, wire.FormatV1Payloads(ps))
+		}
+		if !c.noVerify && !bytes.Equal(hash.Data, hashR) {
+			c.t.Fatalf("%s: HASH_R does not verify", what)
+		}
+		return
+	}
+	cert, okC := wire.FindV1[*wire.V1Cert](ps)
+	sig, okS := wire.FindV1[*wire.V1Signature](ps)
+	if !okC || !okS {
+		c.t.Fatalf("%s without CERT or SIG: %s", what, wire.FormatV1Payloads(ps))
+	}
+	leaf, err := x509.ParseCertificate(cert.Data)
+	if err != nil {
+		c.t.Fatalf("%s: certificate: %v", what, err)
+	}
+	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		c.t.Fatalf("%s: certificate with a %T key", what, leaf.PublicKey)
+	}
+	if err := rsa.VerifyPKCS1v15(pub, 0, hashR, sig.Data); err != nil {
+		c.t.Fatalf("%s: SIG_R does not verify: %v", what, err)
+	}
+}
+
 // msg5 builds HDR*, IDii, HASH_I.
 func (c *v1rw) msg5() []byte {
 	c.t.Helper()
-	hashI := c.keys.hashI(c.gxi, c.gxr, c.ckyI, c.ckyR, c.saiB, c.id.Body())
-	ps := []wire.V1Payload{c.id, &wire.V1Hash{Data: hashI}}
+	ps := append([]wire.V1Payload{c.id}, c.authI()...)
 	if c.initialContact {
 		cky := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, c.ckyI), c.ckyR)
 		ps = append(ps, &wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP, SPI: cky, Kind: wire.V1NotifyInitialContact})
@@ -400,13 +500,11 @@ func (c *v1rw) handle6(b []byte) {
 		c.t.Fatalf("message 6 does not parse: %v", err)
 	}
 	idr, okID := wire.FindV1[*wire.V1ID](ps)
-	hash, okH := wire.FindV1[*wire.V1Hash](ps)
-	if !okID || !okH {
-		c.t.Fatalf("message 6 without ID or HASH: %s", wire.FormatV1Payloads(ps))
+	if !okID {
+		c.t.Fatalf("message 6 without ID: %s", wire.FormatV1Payloads(ps))
 	}
-	if want := c.keys.hashR(c.gxi, c.gxr, c.ckyI, c.ckyR, c.saiB, idr.Body()); !bytes.Equal(hash.Data, want) {
-		c.t.Fatalf("HASH_R does not verify")
-	}
+	c.checkAuthR("message 6", idr, ps)
+	c.m6 = ps
 	c.iv = next
 }
 
@@ -636,7 +734,7 @@ func (c *v1rw) modeConfig() netip.Addr {
 func (c *v1rw) establish() {
 	c.t.Helper()
 	after6 := c.mainMode()
-	if c.auth == wire.V1AuthXAuthInitPSK {
+	if v1TestXAuth(c.auth) {
 		c.xauth(after6)
 	} else if len(after6) != 0 {
 		c.t.Fatalf("%d datagrams after message 6 without XAuth", len(after6))
@@ -1552,5 +1650,68 @@ func TestV1SessionInitialContact(t *testing.T) {
 	downs := gw.events(EventIKEDown)
 	if len(downs) != 1 || downs[0].SPIi != bob.ckyI {
 		t.Fatalf("IKE SAs down %+v, want bob's first (%016x)", downs, bob.ckyI)
+	}
+}
+
+// TestV1SessionReauthAdoptsChildren: a client that reauthenticates (a new
+// Main Mode and XAuth from the same address, identity and user, without
+// INITIAL-CONTACT) keeps its CHILD_SAs: they move to the new ISAKMP SA,
+// and the delete of the old ISAKMP SA leaves them and the lease in place.
+func TestV1SessionReauthAdoptsChildren(t *testing.T) {
+	gw := newV1GW(t)
+	client := func(seed byte) *v1rw {
+		c := newV1rw(t, gw, wire.V1AuthXAuthInitPSK)
+		c.rnd, c.ckyI = newDetRand(seed), 0
+		var b [8]byte
+		for c.ckyI == 0 {
+			c.rnd.Read(b[:])
+			c.ckyI = binary.BigEndian.Uint64(b[:])
+		}
+		return c
+	}
+	old := client(31)
+	old.establish()
+	q := old.quick(v1qmOpts{})
+	old.quickFinish(q)
+	_, in, out, _ := gw.dp.counts()
+	fresh := client(32)
+	fresh.establish()
+	sas := gw.m.SAs()
+	if len(sas) != 2 {
+		t.Fatalf("%d IKE SAs, want 2", len(sas))
+	}
+	for _, sa := range sas {
+		want := 0
+		if sa.SPIi == fresh.ckyI {
+			want = 1
+		}
+		if len(sa.Children) != want || (want == 1 && sa.Children[0].InSPI != q.spiR) {
+			t.Fatalf("IKE SA %016x has %+v, want %d CHILD_SA (the old one's)", sa.SPIi, sa.Children, want)
+		}
+	}
+	// The client deletes the old ISAKMP SA: the CHILD_SA stays.
+	old.inform(&wire.V1Delete{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP,
+		SPIs: [][]byte{binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, old.ckyI), old.ckyR)}})
+	if n := len(gw.m.SAs()); n != 1 {
+		t.Fatalf("%d IKE SAs after the delete, want 1", n)
+	}
+	if _, in2, out2, _ := gw.dp.counts(); in2 != in || out2 != out {
+		t.Fatalf("dataplane %d in, %d out after the delete, want %d, %d", in2, out2, in, out)
+	}
+	if len(gw.events(EventChildDown)) != 0 {
+		t.Fatalf("CHILD_SA down: %+v", gw.events(EventChildDown))
+	}
+	if gw.pool.Online() != 1 {
+		t.Fatalf("%d leases online, want 1", gw.pool.Online())
+	}
+	// A different user from the same address does not take them.
+	other := client(33)
+	other.user = "carol"
+	gw.peer.Remote.XAuthPassword = func(u string) (string, bool) { return v1Pass, u == v1User || u == "carol" }
+	other.establish()
+	for _, sa := range gw.m.SAs() {
+		if sa.SPIi == fresh.ckyI && len(sa.Children) != 1 {
+			t.Fatalf("bob's CHILD_SA moved to carol's IKE SA: %+v", gw.m.SAs())
+		}
 	}
 }

@@ -278,7 +278,14 @@ func printInfo(w io.Writer, in *ConnInfo, now time.Time) {
 		if rid == "" {
 			rid = "%any"
 		}
-		fmt.Fprintf(w, "  #%d: %s, %s, %s...%s[%s]\n", sa.ID, sa.State, role, sa.Local, sa.Remote, rid)
+		version := "IKEv2"
+		if sa.Version == 1 {
+			version = "IKEv1"
+		}
+		if sa.XAuthUser != "" {
+			rid += ", XAuth " + sa.XAuthUser
+		}
+		fmt.Fprintf(w, "  #%d: %s, %s %s, %s...%s[%s]\n", sa.ID, sa.State, version, role, sa.Local, sa.Remote, rid)
 		fmt.Fprintf(w, "      SPIs %s_i %s_r", sa.SPIi, sa.SPIr)
 		if sa.RemoteNAT {
 			fmt.Fprint(w, ", remote behind NAT")

@@ -191,6 +191,10 @@ type IKESAStatus struct {
 	// State is CONNECTING, ESTABLISHED, DELETING or CLOSED.
 	State     string `json:"state"`
 	Initiator bool   `json:"initiator"`
+	// Version is the IKE version, 1 or 2; XAuthUser the user an IKEv1
+	// client logged in as.
+	Version   int    `json:"version"`
+	XAuthUser string `json:"xauth_user,omitempty"`
 	// SPIi and SPIr are the IKE SPIs in 16 hex digits.
 	SPIi     string `json:"spi_i"`
 	SPIr     string `json:"spi_r"`
@@ -755,7 +759,7 @@ func (c *controller) info(name string) Response {
 // saStatus describes an IKE SA; p is the connection's loaded
 // configuration (for the rekey times), nil if it is not loaded.
 func (c *controller) saStatus(sa ike.SAInfo, p *ike.PeerConfig) IKESAStatus {
-	st := IKESAStatus{ID: sa.ID, State: sa.State.String(), Initiator: sa.Initiator,
+	st := IKESAStatus{ID: sa.ID, State: sa.State.String(), Initiator: sa.Initiator, Version: sa.Version, XAuthUser: sa.XAuthUser,
 		SPIi: fmt.Sprintf("%016x", sa.SPIi), SPIr: fmt.Sprintf("%016x", sa.SPIr),
 		Local: sa.Local.String(), Remote: sa.Remote.String(), RemoteNAT: sa.NAT.RemoteBehindNAT,
 		LocalNAT: sa.NAT.LocalBehindNAT, Established: sa.Established}
@@ -768,7 +772,7 @@ func (c *controller) saStatus(sa ike.SAInfo, p *ike.PeerConfig) IKESAStatus {
 	if sa.State == ike.StateEstablished || sa.State == ike.StateDeleting {
 		st.Proposal = strings.TrimPrefix(sa.Proposal.String(), "IKE:")
 	}
-	if !sa.Established.IsZero() && p != nil {
+	if !sa.Established.IsZero() && p != nil && sa.Version != 1 { // IKEv1 clients reauthenticate
 		d := 4 * time.Hour // ike.PeerConfig.RekeyTime's default
 		if p.RekeyTime != 0 {
 			d = p.RekeyTime

@@ -460,7 +460,7 @@ func TestControlInfo(t *testing.T) {
 		"rw: host-to-net, enabled, Established, 1 client(s)",
 		"remote:    psk client1@example.com",
 		"virtual IPs 198.18.200.1",
-		"ESTABLISHED, responder",
+		"ESTABLISHED, IKEv2 responder",
 		fmt.Sprintf("in  %s: %d bytes, %d packets", ch.InSPI, ch.BytesIn, ch.PacketsIn),
 		"rekey in 3h",
 		"remote 198.18.200.1/32",
