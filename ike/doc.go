@@ -1,7 +1,7 @@
-// Package ike holds IKEv2 (RFC 7296) as sans-I/O sessions driven by a
-// Manager, installing SAs through a Dataplane that package esp implements
-// (see ../shared/DESIGN.md). IKEv1 is still to come. The wire codec of IKEv2
-// is the sub-package ike/wire.
+// Package ike holds IKEv2 (RFC 7296) and an IKEv1 (RFC 2409) responder as
+// sans-I/O sessions driven by a Manager, installing SAs through a Dataplane
+// that package esp implements (see ../shared/DESIGN.md). The wire codec of
+// both versions is the sub-package ike/wire.
 //
 // # Manager and configuration (manager.go, config.go)
 //
@@ -17,7 +17,9 @@
 // for a COOKIE (above Config.CookieThreshold half-open SAs) or another key
 // exchange group, and not at all above Config.HalfOpenLimit; a session exists
 // only after a complete IKE_SA_INIT. Datagrams that are not IKEv2 or name no
-// session are dropped before anything is allocated.
+// session are dropped before anything is allocated. IKEv1 Main and
+// Aggressive Mode requests make a session at once, within the same
+// half-open limits.
 //
 // # Sessions (v2_session.go and one file per exchange)
 //
@@ -69,13 +71,33 @@
 //
 // Not yet implemented (later issues): other EAP methods and EAP as
 // initiator, a childless IKE_AUTH as initiator, MOBIKE as initiator (our
-// own address changes), IKEv1.
+// own address changes).
+//
+// # IKEv1 (v1_*.go, keymat_v1.go)
+//
+// Connections with PeerConfig.Version VersionIKEv1 or VersionAny take IKEv1
+// peers, as responder: Main Mode with a PSK, RSA signatures, or hybrid
+// (draft-ietf-ipsec-isakmp-hybrid-auth: we sign, the client does XAuth
+// alone), Aggressive Mode with a PSK chosen by the client's identity
+// (PeerConfig.Aggressive), XAuth as the server (AuthConfig.XAuthPassword),
+// Mode Config pull and push (PeerConfig.ModeConfigPush, with Cisco Unity
+// split-include subnets), Quick Mode (one selector pair per CHILD_SA,
+// optional PFS, rekeys by the client with the new outbound SA used at
+// once), NAT-T (RFC 3947), DPD both ways (RFC 3706), deletes and
+// INITIAL-CONTACT. An IKEv1 SA is a session with a v1 part, indexed by our
+// cookie in the same Manager, with the same half-open limits, leases and
+// events; a client's reauthentication (a new Main Mode of the same client)
+// adopts the old SA's CHILD_SAs. The Manager keeps each SA's datagrams in
+// order, which IKEv1 peers rely on (they send the next message before the
+// answer to the last). Not implemented: initiating, ECDSA signatures,
+// IKEv1 fragmentation, Aggressive Mode with signatures.
 //
 // # Virtual IP pools (pool.go)
 //
 // Pool hands out roadwarrior addresses from a prefix or range for the
-// configuration payload (RFC 7296 Section 3.15), later also for IKEv1
-// mode-config and PPP's IPCP: leases keyed by identity, a requested address
+// configuration payload (RFC 7296 Section 3.15) and IKEv1 Mode Config,
+// later also for PPP's IPCP: leases keyed by identity (the XAuth user of
+// an IKEv1 client), a requested address
 // honoured when free, fixed reservations, released addresses remembered for
 // a reconnect and reused oldest first when the pool runs out; memory grows
 // with the leases, not the prefix. Pools acquires one address per family.
