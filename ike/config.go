@@ -535,10 +535,10 @@ func (p *PeerConfig) validate(pools Pools) error {
 		}
 	}
 	if p.Aggressive && (p.Version == VersionIKEv2 || p.Local.Method != AuthPSK) {
-		errs = append(errs, errors.New("Aggressive: IKEv1 with a PSK only"))
+		errs = append(errs, errors.New("aggressive mode: IKEv1 with a PSK only"))
 	}
 	if p.ModeConfigPush && p.Version == VersionIKEv2 {
-		errs = append(errs, errors.New("ModeConfigPush: IKEv1 only"))
+		errs = append(errs, errors.New("mode config push: IKEv1 only"))
 	}
 	if p.Remote.XAuthPassword != nil && p.Version == VersionIKEv2 {
 		errs = append(errs, errors.New("remote auth: XAuth is IKEv1 only"))
