@@ -525,6 +525,15 @@ func TestInteropProposals(t *testing.T) {
 // certificate we send.
 func seedPKI(t *testing.T, rig *interop.Rig, keyType pki.KeyType, client string) (ca *pki.CA, server *x509.Certificate, serverKey crypto.Signer) {
 	t.Helper()
+	ca, server, serverKey, _, _ = seedPKIBoth(t, rig, keyType, client)
+	return ca, server, serverKey
+}
+
+// seedPKIBoth is seedPKI that also writes the server's certificate and key
+// for a strongSwan responder, and returns the client's.
+func seedPKIBoth(t *testing.T, rig *interop.Rig, keyType pki.KeyType, client string) (ca *pki.CA, server *x509.Certificate,
+	serverKey crypto.Signer, clientCert *x509.Certificate, clientKey crypto.Signer) {
+	t.Helper()
 	ca, err := pki.NewCA(pki.Config{}, pki.CAOptions{Subject: "C=US, O=ikego-interop, CN=ikego interop CA", KeyType: keyType})
 	if err != nil {
 		t.Fatal(err)
@@ -546,6 +555,10 @@ func seedPKI(t *testing.T, rig *interop.Rig, keyType pki.KeyType, client string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	serverKeyPEM, err := pki.EncodePrivateKeyPEM(serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(rig.Dir, "pki")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -554,13 +567,15 @@ func seedPKI(t *testing.T, rig *interop.Rig, keyType pki.KeyType, client string)
 		"ca.cert.pem":        pki.EncodeCertificatesPEM(ca.Cert),
 		client + ".cert.pem": pki.EncodeCertificatesPEM(cert),
 		client + ".key.pem":  keyPEM,
+		"server.cert.pem":    pki.EncodeCertificatesPEM(server),
+		"server.key.pem":     serverKeyPEM,
 		".done":              nil,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return ca, server, serverKey
+	return ca, server, serverKey, cert, key
 }
 
 // TestInteropRoadwarriorCert is scenario 2: strongSwan's roadwarrior

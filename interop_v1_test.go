@@ -393,3 +393,106 @@ func TestInteropIKEv1Aggressive(t *testing.T) {
 	rw.ping(t)
 	rw.checkDelete(t)
 }
+
+// TestInteropIKEv1Initiator: our IKEv1 initiator against strongSwan as the
+// responder of the rig's ikev1-main-cert scenario: Main Mode with RSA
+// certificates from our pki (DN identities), then a Quick Mode with
+// MODP-2048 PFS for each of two subnet pairs; pings cross both ways in
+// both CHILD_SAs, a rekey of ours keeps them, and our delete reaches
+// strongSwan.
+func TestInteropIKEv1Initiator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev1-main-cert"
+	rig := interop.Available(t)
+	ca, _, _, cert, key := seedPKIBoth(t, rig, pki.KeyTypeRSA2048, "client2")
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	info := rig.Info(scen)
+	if err := rig.Start("right", scen); err != nil {
+		t.Fatal(err)
+	}
+	site := selectors(prefixes(t, "198.18.2.0/24"))
+	peer := &ike.PeerConfig{
+		Name:       "net",
+		Version:    ike.VersionIKEv1,
+		RemoteHost: netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
+		LocalAddr:  netip.MustParseAddr(info["LEFT_ADDR"]),
+		Local: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=client2.example.com"),
+			Certificates: []*x509.Certificate{cert}, Key: key},
+		Remote: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=vpn.example.com"),
+			CAs: []*x509.Certificate{ca.Cert}},
+		Children: []*ike.ChildConfig{
+			{Name: "net1", LocalTS: site, RemoteTS: selectors(prefixes(t, "203.0.113.0/26")),
+				ESPProposals: ike.MustParseProposals("aes256-sha256-modp2048", wire.ProtocolESP), Strict: true},
+			{Name: "net2", LocalTS: site, RemoteTS: selectors(prefixes(t, "198.18.1.0/24")),
+				ESPProposals: ike.MustParseProposals("aes256-sha1-modp2048", wire.ProtocolESP), Strict: true},
+		},
+	}
+	events := newEventLog()
+	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add}
+	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, nil, prefixes(t, "203.0.113.0/26 198.18.1.0/24"), cfg)
+	if err := g.IKE().Initiate("net"); err != nil {
+		t.Fatal(err)
+	}
+	if !events.wait(20*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) == 2 }) {
+		t.Fatalf("two CHILD_SAs not up:\n%s", events)
+	}
+	sas, err := rig.WaitInstalled("right", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		ours := g.IKE().SAs()
+		if len(ours) != 1 || ours[0].Version != 1 || len(ours[0].Children) != 2 {
+			t.Fatalf("%s: our SAs: %+v", when, ours)
+		}
+		sas, _ := rig.ListSAs("right")
+		if n := strings.Count(sas, "INSTALLED"); n != 2 {
+			t.Errorf("%s: strongSwan has %d CHILD_SAs installed, want 2:\n%s", when, n, sas)
+		}
+		for _, c := range ours[0].Children {
+			if !strings.Contains(sas, fmt.Sprintf("%08x", c.OutSPI)) || !strings.Contains(sas, fmt.Sprintf("%08x", c.InSPI)) {
+				t.Errorf("%s: strongSwan lacks CHILD_SA %s (%08x/%08x):\n%s", when, c.Name, c.InSPI, c.OutSPI, sas)
+			}
+		}
+		for _, host := range strings.Fields(info["PING"]) {
+			if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_SRC"], host); err != nil {
+				t.Fatalf("%s: ping %s: %v\n%s\n%+v", when, host, err, out, g.Engine().Stats())
+			}
+		}
+		if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
+			t.Fatalf("%s: ping back: %v\n%s", when, err, out)
+		}
+	}
+	if !strings.Contains(sas, "ESTABLISHED") {
+		t.Fatalf("strongSwan:\n%s", sas)
+	}
+	check("up")
+	// Our rekey of both CHILD_SAs: new Quick Modes, then deletes of the
+	// old SAs.
+	if n := g.IKE().Rekey("net"); n != 2 {
+		t.Fatalf("Rekey started %d", n)
+	}
+	if !events.wait(20*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildDown) == 2 }) {
+		t.Fatalf("the rekeyed CHILD_SAs did not go:\n%s", events)
+	}
+	check("after our rekey")
+	if n := g.IKE().Terminate("net"); n != 1 {
+		t.Fatalf("Terminate: %d", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sas, _ := rig.ListSAs("right")
+		if !strings.Contains(sas, "ESTABLISHED") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("strongSwan still has the SA after our delete:\n%s", sas)
+		}
+		time.Sleep(200 * time.Millisecond) // bounded poll of swanctl
+	}
+}

@@ -249,9 +249,9 @@ type Version uint8
 const (
 	// VersionIKEv2 is IKEv2 (RFC 7296) alone, the default.
 	VersionIKEv2 Version = iota
-	// VersionIKEv1 is IKEv1 (RFC 2409) alone. IKEv1 connections are
-	// responders: Main Mode with a PSK, optionally XAuth, Mode Config pull,
-	// Quick Mode, NAT-T (RFC 3947) and DPD (RFC 3706).
+	// VersionIKEv1 is IKEv1 (RFC 2409) alone (see the package doc for
+	// what of it is implemented). As initiator a connection negotiates
+	// each CHILD_SA's first local and remote selector.
 	VersionIKEv1
 	// VersionAny accepts either version from the peer (an IKEv2 initiator
 	// is used to initiate).
@@ -529,9 +529,6 @@ func (p *PeerConfig) validate(pools Pools) error {
 			errs = append(errs, errors.New("IKEv1: with a local certificate the remote end uses a certificate or xauth (hybrid)"))
 		case p.Local.Method == AuthPubKey && p.Local.Key != nil && keyTypeOf(p.Local.Key.Public()) != sigKeyRSA:
 			errs = append(errs, errors.New("IKEv1: certificates with RSA keys only (ECDSA signatures are not implemented)"))
-		}
-		if p.Version == VersionIKEv1 && (p.StartAction != StartNone || p.DPDAction != DPDClear) {
-			errs = append(errs, errors.New("IKEv1: connections are responders only: start action none and DPD action clear"))
 		}
 	}
 	if p.Aggressive && (p.Version == VersionIKEv2 || p.Local.Method != AuthPSK) {

@@ -76,7 +76,9 @@
 // # IKEv1 (v1_*.go, keymat_v1.go)
 //
 // Connections with PeerConfig.Version VersionIKEv1 or VersionAny take IKEv1
-// peers, as responder: Main Mode with a PSK, RSA signatures, or hybrid
+// peers (v1_initiator.go: VersionIKEv1 connections also initiate, Main
+// Mode with a PSK or RSA signatures and a Quick Mode per CHILD_SA, which
+// they rekey; they reauthenticate make before break). As responder: Main Mode with a PSK, RSA signatures, or hybrid
 // (draft-ietf-ipsec-isakmp-hybrid-auth: we sign, the client does XAuth
 // alone), Aggressive Mode with a PSK chosen by the client's identity
 // (PeerConfig.Aggressive), XAuth as the server (AuthConfig.XAuthPassword),
@@ -89,8 +91,9 @@
 // events; a client's reauthentication (a new Main Mode of the same client)
 // adopts the old SA's CHILD_SAs. The Manager keeps each SA's datagrams in
 // order, which IKEv1 peers rely on (they send the next message before the
-// answer to the last). Not implemented: initiating, ECDSA signatures,
-// IKEv1 fragmentation, Aggressive Mode with signatures.
+// answer to the last). Not implemented: XAuth and Mode Config as client,
+// Aggressive Mode as initiator or with signatures, ECDSA signatures,
+// IKEv1 fragmentation.
 //
 // # Virtual IP pools (pool.go)
 //

@@ -1097,9 +1097,6 @@ func (m *Manager) initiate(name string) (*box, error) {
 	if p == nil {
 		return nil, fmt.Errorf("ike: no connection %q", name)
 	}
-	if p.Version == VersionIKEv1 {
-		return nil, fmt.Errorf("ike: connection %q: IKEv1 connections do not initiate", name)
-	}
 	if !p.RemoteHost.IsValid() || !p.LocalAddr.IsValid() {
 		return nil, fmt.Errorf("ike: connection %q: initiating needs RemoteHost and LocalAddr", name)
 	}
@@ -1117,7 +1114,12 @@ func (m *Manager) initiate(name string) (*box, error) {
 	// The SPI is chosen and the session indexed before the request
 	// leaves, so that a quick response finds it.
 	b.mu.Lock()
-	err := s.startInitiator()
+	var err error
+	if p.Version == VersionIKEv1 {
+		err = s.v1StartInitiator()
+	} else {
+		err = s.startInitiator()
+	}
 	b.mu.Unlock()
 	if err != nil {
 		return nil, err

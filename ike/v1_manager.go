@@ -31,14 +31,19 @@ func (m *Manager) handleV1Datagram(pkt []byte, ep esp.Endpoint) {
 			return
 		}
 	} else {
+		spi := binary.BigEndian.Uint64(pkt[8:])
 		m.mu.Lock()
-		_, known := m.bySPI[binary.BigEndian.Uint64(pkt[8:])]
+		_, known := m.bySPI[spi]
+		if !known {
+			spi = binary.BigEndian.Uint64(pkt) // an SA we initiated
+			_, known = m.bySPI[spi]
+		}
 		m.mu.Unlock()
 		if !known {
 			m.stats.unknownSPI.Add(1)
 			return
 		}
-		q = m.prioFor(binary.BigEndian.Uint64(pkt[8:]))
+		q = m.prioFor(spi)
 	}
 	if len(q) == cap(q) {
 		m.stats.queueFull.Add(1)
@@ -75,14 +80,19 @@ func (m *Manager) receiveV1(data []byte, ep esp.Endpoint) {
 		m.receiveV1Start(msg, ep)
 		return
 	}
+	// Our cookie is the responder's, or the initiator's of the SAs we
+	// started.
 	m.mu.Lock()
 	b := m.bySPI[h.ResponderCookie]
+	if b == nil {
+		b = m.bySPI[h.InitiatorCookie]
+	}
 	m.mu.Unlock()
 	if b == nil {
 		return
 	}
 	m.with(b, func(s *session) {
-		if s.v1 == nil || s.spii != h.InitiatorCookie {
+		if s.v1 == nil || s.spii != h.InitiatorCookie || s.initiator && s.spir != 0 && s.spir != h.ResponderCookie {
 			return
 		}
 		s.handleV1(msg, ep)
@@ -231,4 +241,18 @@ func (m *Manager) v1Adopt(keep *box) {
 			n.noteChildren(moved...)
 		})
 	}
+}
+
+// v1StartInitiator sets an IKEv1 session up as initiator and sends Main
+// Mode message 1.
+func (s *session) v1StartInitiator() error {
+	s.v1 = &v1State{ivs: map[uint32][]byte{}, replies: map[[32]byte][][]byte{}, quick: map[uint32]*v1Quick{}}
+	var c [8]byte
+	for s.spii == 0 {
+		if _, err := s.env.rand.Read(c[:]); err != nil {
+			return err
+		}
+		s.spii = binary.BigEndian.Uint64(c[:])
+	}
+	return s.v1Initiate()
 }

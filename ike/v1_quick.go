@@ -166,7 +166,12 @@ func (s *session) v1QuickMode(msgID uint32, ps []wire.V1Payload, digest [32]byte
 		s.logger().Info("Quick Mode before XAuth finished: ignored")
 		return
 	}
-	// v1CheckHash verified HASH(1), or HASH(3) of a Quick Mode we answered.
+	// v1CheckHash verified HASH(1), or HASH(3) of a Quick Mode we answered,
+	// or HASH(2) of one we started.
+	if q, ok := v.quickOut[msgID]; ok {
+		s.v1QuickAnswered(msgID, q, ps)
+		return
+	}
 	if q, ok := v.quick[msgID]; ok {
 		delete(v.quick, msgID)
 		delete(v.ivs, msgID)
@@ -405,13 +410,19 @@ func (s *session) v1InstallQuick(q *v1Quick) {
 		}
 		return d
 	}
-	keys.InitiatorToResponder = split(c.inSPI)
-	keys.ResponderToInitiator = split(c.outSPI)
+	// The initiator sends to the SPI the responder chose, and the
+	// reverse.
+	toResponder, toInitiator := c.inSPI, c.outSPI
+	if s.initiator {
+		toResponder, toInitiator = c.outSPI, c.inSPI
+	}
+	keys.InitiatorToResponder = split(toResponder)
+	keys.ResponderToInitiator = split(toInitiator)
 	old := q.old
 	if old != nil && !slices.Contains(s.children, old) {
 		old = nil
 	}
-	if err := s.installChild(c, keys, false, old); err != nil {
+	if err := s.installChild(c, keys, s.initiator, old); err != nil {
 		s.logger().Warn("cannot install the CHILD_SA", "err", err)
 		s.env.dp.ReleaseSPI(c.inSPI)
 		return

@@ -35,6 +35,8 @@ const (
 	// v1SentAggressive: we answered Aggressive Mode message 1 (message 2)
 	// and wait for HASH_I.
 	v1SentAggressive
+	// v1SentAuth (initiator): we sent Main Mode message 5.
+	v1SentAuth
 )
 
 // v1State is the IKEv1 part of a session.
@@ -73,8 +75,13 @@ type v1State struct {
 	lastPhase1  [32]byte
 	phase1Reply []byte
 
-	// quick are the Quick Modes waiting for the initiator's HASH(3).
-	quick map[uint32]*v1Quick
+	// quick are the Quick Modes waiting for the initiator's HASH(3);
+	// quickOut ours waiting for the answer; toStart and toRekey the
+	// CHILD_SAs we are to negotiate or rekey next (initiator).
+	quick    map[uint32]*v1Quick
+	quickOut map[uint32]*v1QuickOut
+	toStart  []*ChildConfig
+	toRekey  []*childSA
 	// xauth is the XAuth conversation; user the name it proved.
 	xauth *v1XAuth
 	user  string
@@ -125,15 +132,24 @@ func (s *session) handleV1(m *wire.V1Message, ep esp.Endpoint) {
 	}
 	h := m.Header
 	if h.Exchange == wire.V1ExchangeIDProt || h.Exchange == wire.V1ExchangeAggressive {
-		if h.MessageID != 0 {
-			return
+		switch {
+		case h.MessageID != 0:
+		case s.initiator:
+			s.v1MainModeInitiator(m, ep)
+		default:
+			s.v1MainMode(m, ep, digest)
 		}
-		s.v1MainMode(m, ep, digest)
 		return
 	}
 	if v.phase != v1Authenticated || !h.Encrypted() {
 		if !h.Encrypted() && h.Exchange == wire.V1ExchangeInformational {
 			s.v1LogNotify(m.Payloads)
+			if n, ok := wire.FindV1[*wire.V1Notify](m.Payloads); ok && s.initiator && v.phase != v1Authenticated &&
+				n.Kind < wire.V1NotifyConnected {
+				// The responder refuses our Phase 1 (unauthenticated, but
+				// waiting for the timeout would not help either).
+				s.fail(fmt.Errorf("ike: the peer answers %v", n.Kind))
+			}
 		}
 		return
 	}
@@ -206,8 +222,12 @@ func (s *session) v1CheckHash(h wire.V1Header, plain []byte) ([]wire.V1Payload, 
 	}
 	rest := plain[start:end]
 	want := s.v1.keys.hashMsg(h.MessageID, rest)
-	if q, ok := s.v1.quick[h.MessageID]; ok && h.Exchange == wire.V1ExchangeQuickMode {
-		want = s.v1.keys.hash3(h.MessageID, q.ni, q.nr) // HASH(3)
+	if h.Exchange == wire.V1ExchangeQuickMode {
+		if q, ok := s.v1.quick[h.MessageID]; ok {
+			want = s.v1.keys.hash3(h.MessageID, q.ni, q.nr) // HASH(3)
+		} else if q, ok := s.v1.quickOut[h.MessageID]; ok {
+			want = s.v1.keys.hashMsg(h.MessageID, q.ni, rest) // HASH(2)
+		}
 	}
 	if subtle.ConstantTimeCompare(want, hp.Data) != 1 {
 		return nil, errors.New("ike: HASH does not verify")
@@ -368,6 +388,9 @@ func (s *session) v1NextDeadline() time.Time {
 	}
 	min(s.nextKeepalive)
 	min(v.expires)
+	if s.initiator && s.state == StateEstablished && !s.reauthing {
+		min(s.reauthAt)
+	}
 	if d := s.dpdDelay(); d > 0 && v.dpd && s.state == StateEstablished && v.pending == nil {
 		min(s.lastHeard.Add(d))
 	}
@@ -409,10 +432,15 @@ func (s *session) v1Timeout(now time.Time) {
 			s.v1SendDPD()
 		}
 	}
+	if s.initiator && s.state == StateEstablished && !s.reauthing && !s.reauthAt.IsZero() && !now.Before(s.reauthAt) {
+		s.logger().Info("reauthenticating")
+		s.reauthing, s.wantReauth = true, true // the Manager makes the new SA, then deletes this one
+	}
 	if !s.nextKeepalive.IsZero() && !now.Before(s.nextKeepalive) {
 		s.out = append(s.out, datagram{data: []byte{0xff}, ep: esp.Endpoint{Local: s.local, Remote: s.remote}, keepalive: true})
 		s.nextKeepalive = now.Add(s.keepaliveInterval())
 	}
+	s.v1NextQuick()
 }
 
 // v1Close sends the deletes of an IKEv1 SA's CHILD_SAs and of the ISAKMP

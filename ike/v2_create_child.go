@@ -215,8 +215,16 @@ func (s *session) rekeyChild(k esp.SAKey) bool {
 		if !c.is(k) {
 			continue
 		}
-		if c.rekeying || c.replacedBy != nil || s.state != StateEstablished || s.v1 != nil {
-			return true // IKEv1: the initiator rekeys
+		if c.rekeying || c.replacedBy != nil || s.state != StateEstablished {
+			return true
+		}
+		if s.v1 != nil {
+			if s.initiator { // IKEv1: the initiator of the IKE SA rekeys
+				c.rekeying = true
+				s.v1.toRekey = append(s.v1.toRekey, c)
+				s.v1NextQuick()
+			}
+			return true
 		}
 		c.rekeying = true
 		s.queue(&rekeyChildTask{old: c})

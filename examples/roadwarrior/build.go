@@ -528,12 +528,12 @@ func (b *builder) ikev1(c *Connection, p *ike.PeerConfig, xauth bool) {
 	if p.Remote.Method == ike.AuthXAuth && !xauth {
 		b.fail(path+".remote.auth", "xauth (hybrid) needs type xauth")
 	}
-	if p.Version == ike.VersionIKEv1 {
-		if c.StartAction != "" && c.StartAction != "none" && c.StartAction != "add" {
-			b.fail(path+".start_action", "%s: IKEv1 connections wait for the peer (none)", c.StartAction)
-		}
-		if c.DPDAction != "" && c.DPDAction != "clear" {
-			b.fail(path+".dpd_action", "%s: IKEv1 connections do not initiate: clear", c.DPDAction)
+	if len(c.RemoteTS) > 1 {
+		b.fail(path+".remote_ts", "IKEv1 negotiates one subnet pair per CHILD_SA (Quick Mode); %d are given", len(c.RemoteTS))
+	}
+	if p.Remote.Method == ike.AuthXAuth || xauth {
+		if c.StartAction == "start" || c.StartAction == "trap" || c.StartAction == "route" {
+			b.fail(path+".start_action", "%s: XAuth connections wait for their clients (none)", c.StartAction)
 		}
 	}
 	p.Aggressive = c.Aggressive

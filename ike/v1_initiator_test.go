@@ -1,0 +1,201 @@
+package ike
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ikego/ikego/esp"
+	"github.com/ikego/ikego/ike/wire"
+)
+
+// v1Pair is our IKEv1 initiator and our IKEv1 responder, back to back on
+// a controlled clock.
+type v1Pair struct {
+	t        *testing.T
+	clock    *testClock
+	i, r     *Manager
+	ic, rc   *capture
+	idp, rdp *recDP
+	ievs     *[]Event
+	revs     *[]Event
+}
+
+func newV1Pair(t *testing.T, pfs bool, opts ...func(i, r *PeerConfig)) *v1Pair {
+	t.Helper()
+	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	esps := "aes256-sha256, aes128gcm16"
+	if pfs {
+		esps = "aes256-sha256-modp2048"
+	}
+	site := []esp.Selector{esp.SelectorFromPrefix(netip.MustParsePrefix("198.18.2.0/24"))}
+	child := func(local, remote []esp.Selector) []*ChildConfig {
+		return []*ChildConfig{
+			{Name: "net1", LocalTS: local[:1], RemoteTS: remote[:1], ESPProposals: MustParseProposals(esps, wire.ProtocolESP), Strict: true},
+		}
+	}
+	ip := &PeerConfig{Name: "net", Version: VersionIKEv1, RemoteHost: respAddr, LocalAddr: initAddr.Addr(),
+		Local:  AuthConfig{Method: AuthPSK, ID: mustID(t, "left.example.com"), PSK: testPSK},
+		Remote: AuthConfig{Method: AuthPSK, ID: mustID(t, "vpn.example.com"), PSK: testPSK},
+		Children: child(site, testSubnets)}
+	rp := &PeerConfig{Name: "net", Version: VersionIKEv1,
+		Local:  AuthConfig{Method: AuthPSK, ID: mustID(t, "vpn.example.com"), PSK: testPSK},
+		Remote: AuthConfig{Method: AuthPSK, ID: mustID(t, "left.example.com"), PSK: testPSK},
+		Children: child(testSubnets, site)}
+	for _, o := range opts {
+		o(ip, rp)
+	}
+	p := &v1Pair{t: t, clock: clock, ic: &capture{}, rc: &capture{}, idp: newRecDP(1), rdp: newRecDP(2),
+		ievs: &[]Event{}, revs: &[]Event{}}
+	mk := func(peer *PeerConfig, dp *recDP, c *capture, evs *[]Event, seed byte) *Manager {
+		m, err := NewManager(Config{Peers: []*PeerConfig{peer}, Dataplane: dp, Sender: c, Rand: newDetRand(seed), Now: clock.Now,
+			OnEvent: func(e Event) { *evs = append(*evs, e) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.manualTimers = true
+		return m
+	}
+	p.i = mk(ip, p.idp, p.ic, p.ievs, 41)
+	p.r = mk(rp, p.rdp, p.rc, p.revs, 42)
+	return p
+}
+
+// shuttle delivers datagrams both ways until none are left.
+func (p *v1Pair) shuttle() {
+	for range 64 {
+		moved := false
+		for _, d := range [2]struct {
+			from *capture
+			to   *Manager
+		}{{p.ic, p.r}, {p.rc, p.i}} {
+			for _, in := range d.from.take() {
+				moved = true
+				data := in.data
+				if in.ep.Local.Port() == esp.NATTPort && len(data) > 4 {
+					data = data[4:] // the non-ESP marker the Manager added
+				}
+				d.to.receive(data, esp.Endpoint{Local: in.ep.Remote, Remote: in.ep.Local})
+			}
+		}
+		if !moved {
+			return
+		}
+	}
+	p.t.Fatal("datagrams never stop")
+}
+
+func count(evs []Event, k EventKind) int {
+	n := 0
+	for _, e := range evs {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// pairedKeys fails unless every outbound SA of one side is an inbound SA
+// of the other with the same algorithms and keys.
+func (p *v1Pair) pairedKeys() {
+	p.t.Helper()
+	for _, dirs := range [2][2]*recDP{{p.idp, p.rdp}, {p.rdp, p.idp}} {
+		from, to := dirs[0], dirs[1]
+		from.mu.Lock()
+		to.mu.Lock()
+		for spi, out := range from.out {
+			in, ok := to.in[spi]
+			if !ok || in.Encr != out.Encr || in.Integ != out.Integ || !bytes.Equal(in.EncrKey, out.EncrKey) ||
+				!bytes.Equal(in.IntegKey, out.IntegKey) || in.Mode != out.Mode {
+				p.t.Errorf("outbound SA %08x has no matching inbound SA", spi)
+			}
+		}
+		to.mu.Unlock()
+		from.mu.Unlock()
+	}
+}
+
+// TestV1InitiatorToResponder: our IKEv1 initiator (Main Mode PSK, Quick
+// Mode with and without PFS) against our responder: both come up, the
+// CHILD_SA keys pair up, a rekey by the initiator replaces the CHILD_SA on
+// both sides, and the initiator's delete ends both.
+func TestV1InitiatorToResponder(t *testing.T) {
+	for _, pfs := range []bool{false, true} {
+		p := newV1Pair(t, pfs)
+		if err := p.i.Initiate("net"); err != nil {
+			t.Fatal(err)
+		}
+		p.shuttle()
+		for name, evs := range map[string][]Event{"initiator": *p.ievs, "responder": *p.revs} {
+			if count(evs, EventIKEUp) != 1 || count(evs, EventChildUp) != 1 {
+				t.Fatalf("pfs %v: %s events %+v", pfs, name, evs)
+			}
+		}
+		sa := p.i.SAs()[0]
+		if sa.Version != 1 || !sa.Initiator || sa.RemoteID.String() != "vpn.example.com" || len(sa.Children) != 1 {
+			t.Fatalf("pfs %v: initiator SA %+v", pfs, sa)
+		}
+		if got := sa.Children[0].Proposal.Group() != 0; got != pfs {
+			t.Errorf("pfs %v: CHILD_SA proposal %v", pfs, sa.Children[0].Proposal)
+		}
+		p.pairedKeys()
+		old := sa.Children[0]
+		if n := p.i.Rekey("net"); n != 1 {
+			t.Fatalf("Rekey: %d", n)
+		}
+		p.shuttle()
+		sa = p.i.SAs()[0]
+		if len(sa.Children) != 1 || sa.Children[0].InSPI == old.InSPI {
+			t.Fatalf("pfs %v: after the rekey: %+v", pfs, sa.Children)
+		}
+		if rs := p.r.SAs()[0]; len(rs.Children) != 1 || rs.Children[0].OutSPI != sa.Children[0].InSPI {
+			t.Fatalf("pfs %v: responder after the rekey: %+v", pfs, rs.Children)
+		}
+		p.pairedKeys()
+		if p.i.Terminate("net") != 1 {
+			t.Fatal("Terminate")
+		}
+		p.shuttle()
+		if len(p.i.SAs())+len(p.r.SAs()) != 0 {
+			t.Fatalf("pfs %v: SAs left: %+v %+v", pfs, p.i.SAs(), p.r.SAs())
+		}
+		for _, dp := range []*recDP{p.idp, p.rdp} {
+			if a, b, c, _ := dp.counts(); a+b+c != 0 {
+				t.Errorf("pfs %v: dataplane left %d policies, %d in, %d out", pfs, a, b, c)
+			}
+		}
+	}
+}
+
+// TestV1InitiatorFailures: a PSK mismatch fails the initiator's SA (after
+// message 6 does not verify) and leaves nothing; a responder without the
+// initiator's proposals answers NO-PROPOSAL-CHOSEN, which ends the attempt.
+func TestV1InitiatorFailures(t *testing.T) {
+	p := newV1Pair(t, false, func(i, r *PeerConfig) { r.Local.PSK, r.Remote.PSK = []byte("another-psk-0123456789"), []byte("another-psk-0123456789") })
+	if err := p.i.Initiate("net"); err != nil {
+		t.Fatal(err)
+	}
+	p.shuttle()
+	if count(*p.ievs, EventIKEUp)+count(*p.revs, EventIKEUp) != 0 {
+		t.Fatalf("up with different PSKs: %+v %+v", *p.ievs, *p.revs)
+	}
+	if len(p.r.SAs()) != 0 {
+		t.Errorf("responder kept %+v", p.r.SAs())
+	}
+	p = newV1Pair(t, false, func(i, r *PeerConfig) {
+		i.IKEProposals, i.Strict = MustParseProposals("aes128-sha1-modp2048", wire.ProtocolIKE), true
+		r.IKEProposals, r.Strict = MustParseProposals("aes256-sha512-ecp384", wire.ProtocolIKE), true
+	})
+	if err := p.i.Initiate("net"); err != nil {
+		t.Fatal(err)
+	}
+	p.shuttle()
+	if len(p.r.SAs()) != 0 || count(*p.ievs, EventIKEUp) != 0 {
+		t.Fatalf("SAs with disjoint proposals: %+v %+v", p.i.SAs(), p.r.SAs())
+	}
+	// The responder's NO-PROPOSAL-CHOSEN ends the attempt at once.
+	if len(p.i.SAs()) != 0 || count(*p.ievs, EventIKEDown) != 1 {
+		t.Fatalf("initiator after the refusal: %+v, events %+v", p.i.SAs(), *p.ievs)
+	}
+}
