@@ -36,12 +36,12 @@ func newV1Pair(t *testing.T, pfs bool, opts ...func(i, r *PeerConfig)) *v1Pair {
 		}
 	}
 	ip := &PeerConfig{Name: "net", Version: VersionIKEv1, RemoteHost: respAddr, LocalAddr: initAddr.Addr(),
-		Local:  AuthConfig{Method: AuthPSK, ID: mustID(t, "left.example.com"), PSK: testPSK},
-		Remote: AuthConfig{Method: AuthPSK, ID: mustID(t, "vpn.example.com"), PSK: testPSK},
+		Local:    AuthConfig{Method: AuthPSK, ID: mustID(t, "left.example.com"), PSK: testPSK},
+		Remote:   AuthConfig{Method: AuthPSK, ID: mustID(t, "vpn.example.com"), PSK: testPSK},
 		Children: child(site, testSubnets)}
 	rp := &PeerConfig{Name: "net", Version: VersionIKEv1,
-		Local:  AuthConfig{Method: AuthPSK, ID: mustID(t, "vpn.example.com"), PSK: testPSK},
-		Remote: AuthConfig{Method: AuthPSK, ID: mustID(t, "left.example.com"), PSK: testPSK},
+		Local:    AuthConfig{Method: AuthPSK, ID: mustID(t, "vpn.example.com"), PSK: testPSK},
+		Remote:   AuthConfig{Method: AuthPSK, ID: mustID(t, "left.example.com"), PSK: testPSK},
 		Children: child(testSubnets, site)}
 	for _, o := range opts {
 		o(ip, rp)
@@ -172,7 +172,9 @@ func TestV1InitiatorToResponder(t *testing.T) {
 // message 6 does not verify) and leaves nothing; a responder without the
 // initiator's proposals answers NO-PROPOSAL-CHOSEN, which ends the attempt.
 func TestV1InitiatorFailures(t *testing.T) {
-	p := newV1Pair(t, false, func(i, r *PeerConfig) { r.Local.PSK, r.Remote.PSK = []byte("another-psk-0123456789"), []byte("another-psk-0123456789") })
+	p := newV1Pair(t, false, func(i, r *PeerConfig) {
+		r.Local.PSK, r.Remote.PSK = []byte("another-psk-0123456789"), []byte("another-psk-0123456789")
+	})
 	if err := p.i.Initiate("net"); err != nil {
 		t.Fatal(err)
 	}
