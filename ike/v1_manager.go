@@ -171,15 +171,16 @@ func (m *Manager) receiveV1Start(msg *wire.V1Message, ep esp.Endpoint) {
 	ns.v1 = &v1State{ivs: map[uint32][]byte{}, replies: map[[32]byte][][]byte{}, quick: map[uint32]*v1Quick{}}
 	var out []byte
 	var err error
-	if aggressive {
-		var cands []*PeerConfig
-		for _, p := range *m.peers.Load() {
-			if p.speaks(1) && p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
-				cands = append(cands, p)
-			}
+	var cands []*PeerConfig
+	for _, p := range *m.peers.Load() {
+		if p.speaks(1) && p.matchesAddrs(ep.Local.Addr(), ep.Remote.Addr()) {
+			cands = append(cands, p)
 		}
+	}
+	if aggressive {
 		out, err = ns.v1StartAggressive(msg, cands, ep)
 	} else {
+		ns.peer = v1MainModeCandidate(msg, cands)
 		out, err = ns.v1Start(msg)
 	}
 	if err != nil {
@@ -255,4 +256,27 @@ func (s *session) v1StartInitiator() error {
 		s.spii = binary.BigEndian.Uint64(c[:])
 	}
 	return s.v1Initiate()
+}
+
+// v1MainModeCandidate picks the connection for a Main Mode request among
+// those that take the peer's address: the first that accepts one of the
+// offered transforms with its authentication method (so that a PSK, a
+// certificate and a hybrid connection can serve the same clients), else
+// the first, which refuses it.
+func v1MainModeCandidate(m *wire.V1Message, cands []*PeerConfig) *PeerConfig {
+	sa, ok := wire.FindV1[*wire.V1SA](m.Payloads)
+	if ok && len(sa.Proposals) == 1 {
+		for _, p := range cands {
+			for _, t := range sa.Proposals[0].Transforms {
+				c, err := v1Phase1Transform(t)
+				if err != nil || c.auth != p.v1AuthMethod() {
+					continue
+				}
+				if _, ok := Select(p.ikeProposals(), []Proposal{c.proposal}, false); ok {
+					return p
+				}
+			}
+		}
+	}
+	return cands[0]
 }

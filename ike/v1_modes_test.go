@@ -881,3 +881,29 @@ func TestV1ConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestV1MainModePicksConnection: Main Mode picks the connection before the
+// client's identity is known, by the authentication method and proposals
+// it offers: a hybrid client and a PSK client of one gateway (a PSK
+// connection first, a hybrid one second) each get their own.
+func TestV1MainModePicksConnection(t *testing.T) {
+	x := v1Certs(t)
+	gw := newV1GW(t, func(p *PeerConfig, cfg *Config) {
+		h := &PeerConfig{Name: "hybrid", Version: VersionIKEv1, Pools: p.Pools, DNS: p.DNS, Children: p.Children,
+			Remote: AuthConfig{XAuthPassword: p.Remote.XAuthPassword}}
+		hybridGW(x)(h, cfg)
+		cfg.Peers = append(cfg.Peers, h)
+	})
+	hc := newV1rw(t, gw, wire.V1AuthHybridInitRSA)
+	hc.establish()
+	pc := newV1rw(t, gw, wire.V1AuthXAuthInitPSK)
+	pc.rnd, pc.ckyI, pc.addr = newDetRand(51), 0x5151515151515151, netip.MustParseAddrPort("192.0.2.51:500")
+	pc.establish()
+	byCookie := map[uint64]string{}
+	for _, sa := range gw.m.SAs() {
+		byCookie[sa.SPIi] = sa.Peer
+	}
+	if byCookie[hc.ckyI] != "hybrid" || byCookie[pc.ckyI] != "rw" {
+		t.Fatalf("connections %v: want the hybrid client on hybrid, the PSK client on rw", byCookie)
+	}
+}
