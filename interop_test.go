@@ -66,6 +66,13 @@ func (l *eventLog) wait(d time.Duration, cond func([]ike.Event) bool) bool {
 	}
 }
 
+// snapshot returns a copy of the events so far.
+func (l *eventLog) snapshot() []ike.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]ike.Event(nil), l.evs...)
+}
+
 func (l *eventLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -404,69 +404,14 @@ func TestInteropIKEv1Initiator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
-	const scen = "ikev1-main-cert"
-	rig := interop.Available(t)
-	ca, _, _, cert, key := seedPKIBoth(t, rig, pki.KeyTypeRSA2048, "client2")
-	if err := rig.NetUp(false); err != nil {
-		t.Fatal(err)
-	}
-	info := rig.Info(scen)
-	if err := rig.Start("right", scen); err != nil {
-		t.Fatal(err)
-	}
-	site := selectors(prefixes(t, "198.18.2.0/24"))
-	peer := &ike.PeerConfig{
-		Name:       "net",
-		Version:    ike.VersionIKEv1,
-		RemoteHost: netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
-		LocalAddr:  netip.MustParseAddr(info["LEFT_ADDR"]),
-		Local: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=client2.example.com"),
-			Certificates: []*x509.Certificate{cert}, Key: key},
-		Remote: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=vpn.example.com"),
-			CAs: []*x509.Certificate{ca.Cert}},
-		Children: []*ike.ChildConfig{
-			{Name: "net1", LocalTS: site, RemoteTS: selectors(prefixes(t, "203.0.113.0/26")),
-				ESPProposals: ike.MustParseProposals("aes256-sha256-modp2048", wire.ProtocolESP), Strict: true},
-			{Name: "net2", LocalTS: site, RemoteTS: selectors(prefixes(t, "198.18.1.0/24")),
-				ESPProposals: ike.MustParseProposals("aes256-sha1-modp2048", wire.ProtocolESP), Strict: true},
-		},
-	}
-	events := newEventLog()
-	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add}
-	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, nil, prefixes(t, "203.0.113.0/26 198.18.1.0/24"), cfg)
-	if err := g.IKE().Initiate("net"); err != nil {
-		t.Fatal(err)
-	}
-	if !events.wait(20*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) == 2 }) {
-		t.Fatalf("two CHILD_SAs not up:\n%s", events)
-	}
+	g, rig, info, events := startIKEv1Initiator(t, 0)
 	sas, err := rig.WaitInstalled("right", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check := func(when string) {
 		t.Helper()
-		ours := g.IKE().SAs()
-		if len(ours) != 1 || ours[0].Version != 1 || len(ours[0].Children) != 2 {
-			t.Fatalf("%s: our SAs: %+v", when, ours)
-		}
-		sas, _ := rig.ListSAs("right")
-		if n := strings.Count(sas, "INSTALLED"); n != 2 {
-			t.Errorf("%s: strongSwan has %d CHILD_SAs installed, want 2:\n%s", when, n, sas)
-		}
-		for _, c := range ours[0].Children {
-			if !strings.Contains(sas, fmt.Sprintf("%08x", c.OutSPI)) || !strings.Contains(sas, fmt.Sprintf("%08x", c.InSPI)) {
-				t.Errorf("%s: strongSwan lacks CHILD_SA %s (%08x/%08x):\n%s", when, c.Name, c.InSPI, c.OutSPI, sas)
-			}
-		}
-		for _, host := range strings.Fields(info["PING"]) {
-			if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_SRC"], host); err != nil {
-				t.Fatalf("%s: ping %s: %v\n%s\n%+v", when, host, err, out, g.Engine().Stats())
-			}
-		}
-		if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
-			t.Fatalf("%s: ping back: %v\n%s", when, err, out)
-		}
+		checkIKEv1NetToNet(t, g, rig, info, when)
 	}
 	if !strings.Contains(sas, "ESTABLISHED") {
 		t.Fatalf("strongSwan:\n%s", sas)
@@ -494,5 +439,107 @@ func TestInteropIKEv1Initiator(t *testing.T) {
 			t.Fatalf("strongSwan still has the SA after our delete:\n%s", sas)
 		}
 		time.Sleep(200 * time.Millisecond) // bounded poll of swanctl
+	}
+}
+
+// TestInteropIKEv1InitiatorReauth: our IKEv1 initiator reauthenticates
+// every 8 s during 20 s of pings through a CHILD_SA, make before break: a
+// new Main Mode and new Quick Modes, then the delete of the old SAs; no
+// ping is lost.
+func TestInteropIKEv1InitiatorReauth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	g, rig, info, events := startIKEv1Initiator(t, 8*time.Second)
+	if _, err := rig.WaitInstalled("right", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := rig.Exec("left", "ping", "-c", "200", "-i", "0.1", "-W", "1", "-I", info["PING_SRC"], "203.0.113.1")
+	if !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("ping during the reauthentications:\n%s\nevents:\n%s", out, events)
+	}
+	if n := countKind(events.snapshot(), ike.EventIKEUp); n < 3 {
+		t.Errorf("%d IKE SAs up in 20 s, want reauthentications", n)
+	}
+	if n := countKind(events.snapshot(), ike.EventChildUp); n < 6 {
+		t.Errorf("%d CHILD_SAs came up, want two per IKE SA", n)
+	}
+	// An old SA may still be in its overlap: wait for its delete.
+	deadline := time.Now().Add(12 * time.Second)
+	for len(g.IKE().SAs()) != 1 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond) // bounded poll
+	}
+	checkIKEv1NetToNet(t, g, rig, info, "after the reauthentications")
+}
+
+// startIKEv1Initiator runs strongSwan as the responder of the rig's
+// ikev1-main-cert scenario and our IKEv1 initiator (RSA certificates from
+// our pki, two CHILD_SAs with PFS) in the left namespace, and initiates.
+func startIKEv1Initiator(t *testing.T, reauth time.Duration) (*Gateway, *interop.Rig, map[string]string, *eventLog) {
+	t.Helper()
+	const scen = "ikev1-main-cert"
+	rig := interop.Available(t)
+	ca, _, _, cert, key := seedPKIBoth(t, rig, pki.KeyTypeRSA2048, "client2")
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	info := rig.Info(scen)
+	if err := rig.Start("right", scen); err != nil {
+		t.Fatal(err)
+	}
+	site := selectors(prefixes(t, "198.18.2.0/24"))
+	peer := &ike.PeerConfig{
+		Name:       "net",
+		Version:    ike.VersionIKEv1,
+		ReauthTime: reauth,
+		RemoteHost: netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
+		LocalAddr:  netip.MustParseAddr(info["LEFT_ADDR"]),
+		Local: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=client2.example.com"),
+			Certificates: []*x509.Certificate{cert}, Key: key},
+		Remote: ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "C=US, O=ikego-interop, CN=vpn.example.com"),
+			CAs: []*x509.Certificate{ca.Cert}},
+		Children: []*ike.ChildConfig{
+			{Name: "net1", LocalTS: site, RemoteTS: selectors(prefixes(t, "203.0.113.0/26")),
+				ESPProposals: ike.MustParseProposals("aes256-sha256-modp2048", wire.ProtocolESP), Strict: true},
+			{Name: "net2", LocalTS: site, RemoteTS: selectors(prefixes(t, "198.18.1.0/24")),
+				ESPProposals: ike.MustParseProposals("aes256-sha1-modp2048", wire.ProtocolESP), Strict: true},
+		},
+	}
+	events := newEventLog()
+	cfg := &ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add}
+	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, nil, prefixes(t, "203.0.113.0/26 198.18.1.0/24"), cfg)
+	if err := g.IKE().Initiate("net"); err != nil {
+		t.Fatal(err)
+	}
+	if !events.wait(20*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) == 2 }) {
+		t.Fatalf("two CHILD_SAs not up:\n%s", events)
+	}
+	return g, rig, info, events
+}
+
+// checkIKEv1NetToNet checks both sides' SAs of the IKEv1 net-to-net
+// tunnel and pings through both CHILD_SAs, both ways.
+func checkIKEv1NetToNet(t *testing.T, g *Gateway, rig *interop.Rig, info map[string]string, when string) {
+	t.Helper()
+	ours := g.IKE().SAs()
+	if len(ours) != 1 || ours[0].Version != 1 || len(ours[0].Children) != 2 {
+		t.Fatalf("%s: our SAs: %+v", when, ours)
+	}
+	sas, _ := rig.ListSAs("right")
+	if n := strings.Count(sas, "INSTALLED"); n != 2 {
+		t.Errorf("%s: strongSwan has %d CHILD_SAs installed, want 2:\n%s", when, n, sas)
+	}
+	for _, c := range ours[0].Children {
+		if !strings.Contains(sas, fmt.Sprintf("%08x", c.OutSPI)) || !strings.Contains(sas, fmt.Sprintf("%08x", c.InSPI)) {
+			t.Errorf("%s: strongSwan lacks CHILD_SA %s (%08x/%08x):\n%s", when, c.Name, c.InSPI, c.OutSPI, sas)
+		}
+	}
+	for _, host := range strings.Fields(info["PING"]) {
+		if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_SRC"], host); err != nil {
+			t.Fatalf("%s: ping %s: %v\n%s\n%+v", when, host, err, out, g.Engine().Stats())
+		}
+	}
+	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
+		t.Fatalf("%s: ping back: %v\n%s", when, err, out)
 	}
 }

@@ -871,7 +871,12 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	if wasConnecting && s.state == StateEstablished && !s.initiator && s.peer != nil {
 		unique = s.peer.Unique
 	}
-	adopt := s.v1 != nil && wasConnecting && s.state == StateEstablished
+	adopt := s.v1 != nil && wasConnecting && s.state == StateEstablished && !s.initiator
+	isV1 := s.v1 != nil
+	var orphans []uint32
+	if isV1 {
+		orphans, s.v1.orphanDeletes = s.v1.orphanDeletes, nil
+	}
 	var failed *PeerConfig
 	if closed && s.failedOpen {
 		failed, s.failedOpen = s.peer, false
@@ -912,7 +917,15 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		old, ok := m.reauth[b]
 		delete(m.reauth, b)
 		m.mu.Unlock()
-		if ok && nowUp {
+		if ok && nowUp && isV1 {
+			// IKEv1: the new SA negotiates its CHILD_SAs by Quick Mode
+			// after it is up; the old one and its CHILD_SAs go a little
+			// later, make before break.
+			m.with(old, func(s *session) {
+				s.logger().Info("reauthenticated: the old IKEv1 SA goes once the new one has its CHILD_SAs")
+				s.v1.deleteAt = s.env.now().Add(min(v1ReauthOverlap, s.peer.v1Life()/4))
+			})
+		} else if ok && nowUp {
 			// Make before break: the new IKE SA is up, the old one goes.
 			m.with(old, func(s *session) {
 				s.logger().Info("reauthenticated: deleting the old IKE SA")
@@ -949,6 +962,9 @@ func (m *Manager) with(b *box, fn func(*session)) {
 	}
 	if adopt {
 		m.v1Adopt(b)
+	}
+	if len(orphans) > 0 {
+		m.v1OrphanDeletes(b, orphans)
 	}
 	if initialContact {
 		m.initialContact(b)

@@ -51,12 +51,19 @@ func (s *session) v1Informational(ps []wire.V1Payload) {
 						continue
 					}
 					out := binary.BigEndian.Uint32(spi)
+					found := false
 					for _, c := range s.children {
 						if c.outSPI == out {
 							s.logger().Info("peer deletes a CHILD_SA", "child", c.cfg.Name, "out", fmt.Sprintf("%08x", out))
 							s.dropChild(c)
+							found = true
 							break
 						}
+					}
+					if !found {
+						// Perhaps moved to a newer ISAKMP SA of the peer
+						// (v1Adopt): the Manager looks there.
+						v.orphanDeletes = append(v.orphanDeletes, out)
 					}
 				}
 			}

@@ -253,8 +253,12 @@ func (s *session) v1InitiatorKE(m *wire.V1Message, ep esp.Endpoint) error {
 	} else {
 		ps = append(ps, &wire.V1Hash{Data: hashI})
 	}
-	ps = append(ps, &wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP, SPI: s.v1Cookies(),
-		Kind: wire.V1NotifyInitialContact})
+	if s.env.established == nil || s.env.established(s.peer.Name) == 0 {
+		// We have no other SA with the peer (a reauthentication does):
+		// it may forget what it still has with us.
+		ps = append(ps, &wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP, SPI: s.v1Cookies(),
+			Kind: wire.V1NotifyInitialContact})
+	}
 	body, err := wire.MarshalV1Payloads(ps)
 	if err != nil {
 		return err

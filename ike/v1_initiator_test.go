@@ -80,7 +80,12 @@ func (p *v1Pair) shuttle() {
 			}
 		}
 		if !moved {
-			return
+			// Due timers: the initiator starts its Quick Modes from one.
+			p.i.tick()
+			p.r.tick()
+			if len(p.ic.out)+len(p.rc.out) == 0 {
+				return
+			}
 		}
 	}
 	p.t.Fatal("datagrams never stop")
@@ -200,4 +205,50 @@ func TestV1InitiatorFailures(t *testing.T) {
 	if len(p.i.SAs()) != 0 || count(*p.ievs, EventIKEDown) != 1 {
 		t.Fatalf("initiator after the refusal: %+v, events %+v", p.i.SAs(), *p.ievs)
 	}
+}
+
+// TestV1InitiatorReauth: at its reauthentication time our initiator makes a
+// new ISAKMP SA with new Quick Modes for its CHILD_SAs, make before break:
+// the old SA and its CHILD_SAs stay a while, then go with their deletes;
+// our responder took the new Quick Mode as the rekey of the CHILD_SA it
+// had moved to the new SA.
+func TestV1InitiatorReauth(t *testing.T) {
+	p := newV1Pair(t, false, func(i, _ *PeerConfig) { i.ReauthTime = time.Hour })
+	if err := p.i.Initiate("net"); err != nil {
+		t.Fatal(err)
+	}
+	p.shuttle()
+	before := p.i.SAs()
+	if len(before) != 1 || len(before[0].Children) != 1 {
+		t.Fatalf("initiator %+v", before)
+	}
+	p.clock.advance(55 * time.Minute) // past the reauthentication time, before the lifetime
+	p.i.tick()
+	p.shuttle()
+	if n := len(p.i.SAs()); n != 2 {
+		t.Fatalf("initiator: %d IKE SAs during the overlap, want 2", n)
+	}
+	p.pairedKeys()
+	p.clock.advance(v1ReauthOverlap)
+	p.i.tick()
+	p.shuttle()
+	sas := p.i.SAs()
+	if len(sas) != 1 || sas[0].SPIi == before[0].SPIi || len(sas[0].Children) != 1 || sas[0].Children[0].InSPI == before[0].Children[0].InSPI {
+		t.Fatalf("initiator after the reauthentication: %+v", sas)
+	}
+	rs := p.r.SAs()
+	if len(rs) != 1 || rs[0].SPIi != sas[0].SPIi {
+		t.Fatalf("responder after the reauthentication: %+v", rs)
+	}
+	found := false
+	for _, c := range rs[0].Children {
+		found = found || c.OutSPI == sas[0].Children[0].InSPI
+	}
+	if !found {
+		t.Errorf("responder lacks the new CHILD_SA: %+v", rs[0].Children)
+	}
+	if a, b, c, _ := p.idp.counts(); a != 1 || b != 1 || c != 1 {
+		t.Errorf("initiator dataplane %d policies, %d in, %d out, want 1 each", a, b, c)
+	}
+	p.pairedKeys()
 }

@@ -3,6 +3,8 @@ package ike
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
+	"slices"
 
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
@@ -227,21 +229,31 @@ func (m *Manager) v1Adopt(keep *box) {
 			moved, o.children = o.children, nil
 			o.logger().Info("reauthenticated: CHILD_SAs move to the new IKEv1 SA", "children", len(moved))
 		})
-		if len(moved) == 0 {
-			continue
-		}
-		m.with(keep, func(n *session) {
-			if n.state != StateEstablished {
-				// Gone meanwhile: the CHILD_SAs go too.
-				for _, c := range moved {
-					n.removeChild(c)
-				}
-				return
-			}
-			n.children = append(n.children, moved...)
-			n.noteChildren(moved...)
-		})
+		m.v1Take(keep, moved)
 	}
+}
+
+// v1Take adds the CHILD_SAs moved from another IKEv1 SA to the one in
+// keep; the Quick Modes it was to start for their connections are not
+// needed any more.
+func (m *Manager) v1Take(keep *box, moved []*childSA) {
+	if len(moved) == 0 {
+		return
+	}
+	m.with(keep, func(n *session) {
+		if n.state != StateEstablished {
+			// Gone meanwhile: the CHILD_SAs go too.
+			for _, c := range moved {
+				n.removeChild(c)
+			}
+			return
+		}
+		n.children = append(n.children, moved...)
+		n.noteChildren(moved...)
+		n.v1.toStart = slices.DeleteFunc(n.v1.toStart, func(cfg *ChildConfig) bool {
+			return slices.ContainsFunc(moved, func(c *childSA) bool { return c.cfg == cfg })
+		})
+	})
 }
 
 // v1StartInitiator sets an IKEv1 session up as initiator and sends Main
@@ -279,4 +291,33 @@ func v1MainModeCandidate(m *wire.V1Message, cands []*PeerConfig) *PeerConfig {
 		}
 	}
 	return cands[0]
+}
+
+// v1OrphanDeletes applies the peer's ESP deletes that arrived on the IKEv1
+// SA in from but name CHILD_SAs it no longer holds: they moved to another
+// IKEv1 SA of the same client (v1Adopt).
+func (m *Manager) v1OrphanDeletes(from *box, spis []uint32) {
+	from.mu.Lock()
+	peer, client, id := from.s.peer, from.s.clientKey(), from.s.remoteID
+	from.mu.Unlock()
+	for _, b := range m.boxes() {
+		if b == from {
+			continue
+		}
+		m.with(b, func(s *session) {
+			if s.v1 == nil || s.peer != peer || s.clientKey() != client || !s.remoteID.Equal(id) {
+				return
+			}
+			for _, spi := range spis {
+				for _, c := range s.children {
+					if c.outSPI == spi {
+						s.logger().Info("peer deletes a CHILD_SA (through its older IKEv1 SA)", "child", c.cfg.Name,
+							"out", fmt.Sprintf("%08x", spi))
+						s.dropChild(c)
+						break
+					}
+				}
+			}
+		})
+	}
 }

@@ -89,8 +89,13 @@ type v1State struct {
 	pending *v1Request
 	// dpdSeq numbers our R-U-THERE; lastAck the peer's.
 	dpdSeq uint32
-	// expires is when the ISAKMP SA's lifetime ends.
-	expires time.Time
+	// orphanDeletes are the peer's ESP deletes for CHILD_SAs this SA does
+	// not hold (any more), for the Manager to look for in the peer's
+	// other IKEv1 SAs.
+	orphanDeletes []uint32
+	// expires is when the ISAKMP SA's lifetime ends; deleteAt when we
+	// delete it because a reauthentication replaced it.
+	expires, deleteAt time.Time
 }
 
 // v1Request is a request of ours waiting for its answer.
@@ -101,6 +106,12 @@ type v1Request struct {
 	tries    int
 	deadline time.Time
 }
+
+// v1ReauthOverlap is how long an IKEv1 SA we reauthenticated stays, with
+// its CHILD_SAs, after the new one is up (at most a quarter of the
+// reauthentication interval): time for the new SA's Quick Modes (IKEv1
+// peers do not move CHILD_SAs between ISAKMP SAs reliably).
+const v1ReauthOverlap = 10 * time.Second
 
 // maxV1Replies bounds the answers kept for retransmitted requests;
 // maxV1Exchanges the CBC chains of exchanges under way.
@@ -388,8 +399,12 @@ func (s *session) v1NextDeadline() time.Time {
 	}
 	min(s.nextKeepalive)
 	min(v.expires)
+	min(v.deleteAt)
 	if s.initiator && s.state == StateEstablished && !s.reauthing {
 		min(s.reauthAt)
+	}
+	if s.state == StateEstablished && v.pending == nil && len(v.toStart)+len(v.toRekey) > 0 {
+		min(s.env.now()) // Quick Modes to start
 	}
 	if d := s.dpdDelay(); d > 0 && v.dpd && s.state == StateEstablished && v.pending == nil {
 		min(s.lastHeard.Add(d))
@@ -410,6 +425,11 @@ func (s *session) v1Timeout(now time.Time) {
 	}
 	if !v.expires.IsZero() && !now.Before(v.expires) {
 		s.logger().Info("IKEv1 SA lifetime over")
+		s.close(nil, true)
+		return
+	}
+	if !v.deleteAt.IsZero() && !now.Before(v.deleteAt) {
+		s.logger().Info("reauthenticated: deleting the old IKEv1 SA")
 		s.close(nil, true)
 		return
 	}
