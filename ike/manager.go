@@ -61,6 +61,8 @@ type Manager struct {
 	// asking them all. A hint: CHILD_SAs that moved are found by search.
 	childIKE map[esp.SAKey]uint64
 	halfOpen int
+	// halfOpenV1 counts the half-open IKEv1 SAs, apart from halfOpen.
+	halfOpenV1 int
 	// reauth maps the IKE SA being made by a reauthentication to the one
 	// it replaces.
 	reauth map[*box]*box
@@ -103,6 +105,7 @@ type box struct {
 	reqHash [32]byte
 	resp    []byte
 	counted bool // counted as half-open
+	v1      bool // an IKEv1 SA, counted in halfOpenV1
 }
 
 // NewManager checks cfg and returns a Manager; Start starts it.
@@ -593,15 +596,22 @@ type ManagerStats struct {
 	// HalfOpenLimited: IKE_SA_INIT requests dropped at the half-open
 	// limits (overall or per source).
 	HalfOpenLimited uint64
-	// HalfOpen is the number of half-open IKE SAs now.
-	HalfOpen int
+	// HalfOpen is the number of half-open IKEv2 SAs now, HalfOpenV1 that
+	// of IKEv1 SAs (at most a quarter of Config.HalfOpenLimit).
+	HalfOpen, HalfOpenV1 int
 }
 
 // Stats returns the counters.
 func (m *Manager) Stats() ManagerStats {
 	return ManagerStats{QueueFull: m.stats.queueFull.Load(), UnknownSPI: m.stats.unknownSPI.Load(),
 		Cookies: m.stats.cookies.Load(), Refused: m.stats.refused.Load(), HalfOpenLimited: m.stats.limited.Load(),
-		HalfOpen: int(m.halfOpenN.Load())}
+		HalfOpen: int(m.halfOpenN.Load()), HalfOpenV1: m.v1HalfOpen()}
+}
+
+func (m *Manager) v1HalfOpen() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.halfOpenV1
 }
 
 // worker handles the datagrams of its priority queue first, then new ones.
@@ -939,8 +949,12 @@ func (m *Manager) with(b *box, fn func(*session)) {
 		m.mu.Lock()
 		if b.counted {
 			b.counted = false
-			m.halfOpen--
-			m.halfOpenN.Store(int64(m.halfOpen))
+			if b.v1 {
+				m.halfOpenV1--
+			} else {
+				m.halfOpen--
+				m.halfOpenN.Store(int64(m.halfOpen))
+			}
 			m.unsource(b.initKey.remote.Addr())
 		}
 		if b.initKey != (initKey{}) {

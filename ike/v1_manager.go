@@ -111,12 +111,14 @@ func (m *Manager) receiveV1Start(msg *wire.V1Message, ep esp.Endpoint) {
 	m.mu.Lock()
 	b, dup := m.byInit[key]
 	fromSrc := m.halfOpenFrom[src]
-	limited := m.halfOpen >= m.cfg.HalfOpenLimit || fromSrc >= m.cfg.HalfOpenPerSource
+	// IKEv1 has no stateless cookie: its half-open SAs have a share of
+	// the limit of their own, so that a Main Mode flood cannot crowd out
+	// IKEv2 clients (whose IKE_SA_INIT cookies keep working).
+	limited := m.halfOpenV1 >= v1HalfOpenLimit(m.cfg.HalfOpenLimit) || fromSrc >= m.cfg.HalfOpenPerSource
 	if !dup && !limited {
-		b = &box{initKey: key, reqHash: hash, counted: true}
+		b = &box{initKey: key, reqHash: hash, counted: true, v1: true}
 		m.byInit[key] = b
-		m.halfOpen++
-		m.halfOpenN.Store(int64(m.halfOpen))
+		m.halfOpenV1++
 		m.halfOpenFrom[src]++
 	}
 	m.mu.Unlock()
@@ -139,8 +141,7 @@ func (m *Manager) receiveV1Start(msg *wire.V1Message, ep esp.Endpoint) {
 		if s == nil {
 			m.mu.Lock()
 			delete(m.byInit, key)
-			m.halfOpen--
-			m.halfOpenN.Store(int64(m.halfOpen))
+			m.halfOpenV1--
 			m.unsource(src)
 			m.mu.Unlock()
 		}
@@ -321,3 +322,6 @@ func (m *Manager) v1OrphanDeletes(from *box, spis []uint32) {
 		})
 	}
 }
+
+// v1HalfOpenLimit is the IKEv1 share of the half-open limit: a quarter.
+func v1HalfOpenLimit(limit int) int { return max(limit/4, 1) }

@@ -181,8 +181,8 @@ func TestV1AggressiveMode(t *testing.T) {
 		// HDR, SA, KE, Ni, IDii, V...   -->
 		//                               <-- HDR, SA, KE, Nr, IDir, HASH_R, V..., NAT-D, NAT-D
 		c.handleAggr2(c.one("Aggressive Mode message 1", c.send(c.aggr1())))
-		if len(gw.m.SAs()) != 1 || gw.m.Stats().HalfOpen != 1 {
-			t.Fatalf("after message 2: %d SAs, %d half-open", len(gw.m.SAs()), gw.m.Stats().HalfOpen)
+		if len(gw.m.SAs()) != 1 || gw.m.Stats().HalfOpenV1 != 1 {
+			t.Fatalf("after message 2: %d SAs, %d half-open", len(gw.m.SAs()), gw.m.Stats().HalfOpenV1)
 		}
 		// HDR*, HASH_I, NAT-D, NAT-D    -->
 		//                               <-- HDR*, HASH, ATTR(REQUEST)
@@ -203,8 +203,8 @@ func TestV1AggressiveMode(t *testing.T) {
 			sas[0].SPIi != c.ckyI || sas[0].SPIr != c.ckyR || fmt.Sprint(sas[0].VIPs) != fmt.Sprintf("[%v]", vip) {
 			t.Fatalf("SAs %+v", sas)
 		}
-		if gw.m.Stats().HalfOpen != 0 {
-			t.Errorf("half-open %d after XAuth", gw.m.Stats().HalfOpen)
+		if gw.m.Stats().HalfOpenV1 != 0 {
+			t.Errorf("half-open %d after XAuth", gw.m.Stats().HalfOpenV1)
 		}
 	})
 
@@ -214,8 +214,8 @@ func TestV1AggressiveMode(t *testing.T) {
 		if out := c.aggressive(); len(out) != 0 {
 			t.Fatalf("%d datagrams after message 3 without XAuth", len(out))
 		}
-		if len(gw.events(EventIKEUp)) != 1 || gw.m.Stats().HalfOpen != 0 {
-			t.Fatalf("events %v, half-open %d", gw.evs, gw.m.Stats().HalfOpen)
+		if len(gw.events(EventIKEUp)) != 1 || gw.m.Stats().HalfOpenV1 != 0 {
+			t.Fatalf("events %v, half-open %d", gw.evs, gw.m.Stats().HalfOpenV1)
 		}
 		c.modeConfig()
 		c.quickFinish(c.quick(v1qmOpts{}))
@@ -349,8 +349,8 @@ func TestV1AggressiveMode(t *testing.T) {
 		if b := c.one("message 1 again", c.send(m1)); !bytes.Equal(a1, b) {
 			t.Fatalf("message 1 answered differently the second time")
 		}
-		if len(gw.m.SAs()) != 1 || gw.m.Stats().HalfOpen != 1 {
-			t.Fatalf("message 1 twice: %d SAs, %d half-open", len(gw.m.SAs()), gw.m.Stats().HalfOpen)
+		if len(gw.m.SAs()) != 1 || gw.m.Stats().HalfOpenV1 != 1 {
+			t.Fatalf("message 1 twice: %d SAs, %d half-open", len(gw.m.SAs()), gw.m.Stats().HalfOpenV1)
 		}
 		c.handleAggr2(a1)
 		m3 := c.aggr3()

@@ -150,8 +150,8 @@ func (g *v1GW) checkEmpty(what string) {
 	if sas := g.m.SAs(); len(sas) != 0 {
 		g.t.Errorf("%s: SAs left: %+v", what, sas)
 	}
-	if n := g.m.Stats().HalfOpen; n != 0 {
-		g.t.Errorf("%s: %d half-open SAs", what, n)
+	if st := g.m.Stats(); st.HalfOpen+st.HalfOpenV1 != 0 {
+		g.t.Errorf("%s: %d half-open SAs", what, st.HalfOpen+st.HalfOpenV1)
 	}
 	if a, b, c, d := g.dp.counts(); a+b+c+d != 0 {
 		g.t.Errorf("%s: dataplane not empty: %d policies, %d in, %d out, %d SPIs", what, a, b, c, d)
@@ -980,7 +980,7 @@ func TestV1SessionXAuthModeConfigQuickMode(t *testing.T) {
 	// HDR, KE, Ni, NAT-D, NAT-D        -->  <-- HDR, KE, Nr, NAT-D, NAT-D
 	// HDR*, IDii, HASH_I               -->  <-- HDR*, IDir, HASH_R
 	after6 := c.mainMode()
-	if n := gw.m.Stats().HalfOpen; n != 1 {
+	if n := gw.m.Stats().HalfOpenV1; n != 1 {
 		t.Errorf("half-open during XAuth: %d, want 1", n)
 	}
 	if len(gw.events(EventIKEUp)) != 0 {
@@ -993,7 +993,7 @@ func TestV1SessionXAuthModeConfigQuickMode(t *testing.T) {
 	if len(gw.events(EventIKEUp)) != 1 {
 		t.Fatalf("events %v, want EventIKEUp", gw.evs)
 	}
-	if n := gw.m.Stats().HalfOpen; n != 0 {
+	if n := gw.m.Stats().HalfOpenV1; n != 0 {
 		t.Errorf("half-open after XAuth: %d", n)
 	}
 	// HDR*, HASH, ATTR(REQUEST IP4)    -->  <-- HDR*, HASH, ATTR(REPLY)
@@ -1052,8 +1052,8 @@ func TestV1SessionPSKOnly(t *testing.T) {
 		if after6 := c.mainMode(); len(after6) != 0 {
 			t.Fatalf("%d datagrams after message 6, want none without XAuth", len(after6))
 		}
-		if len(gw.events(EventIKEUp)) != 1 || gw.m.Stats().HalfOpen != 0 {
-			t.Fatalf("events %v, half-open %d", gw.evs, gw.m.Stats().HalfOpen)
+		if len(gw.events(EventIKEUp)) != 1 || gw.m.Stats().HalfOpenV1 != 0 {
+			t.Fatalf("events %v, half-open %d", gw.evs, gw.m.Stats().HalfOpenV1)
 		}
 		vip := c.modeConfig()
 		if a, ok := gw.pool.Lookup("client1@example.com"); !ok || a != vip {
@@ -1096,8 +1096,8 @@ func TestV1SessionWrongPSK(t *testing.T) {
 	c.psk = []byte("not the gateway's PSK")
 	c.handle2(c.one("message 1", c.send(c.msg1())))
 	c.handle4(c.one("message 3", c.send(c.msg3())))
-	if gw.m.Stats().HalfOpen != 1 {
-		t.Fatalf("half-open %d before message 5", gw.m.Stats().HalfOpen)
+	if gw.m.Stats().HalfOpenV1 != 1 {
+		t.Fatalf("half-open %d before message 5", gw.m.Stats().HalfOpenV1)
 	}
 	out := c.send(c.msg5())
 	for _, b := range out {
@@ -1156,8 +1156,8 @@ func TestV1SessionRetransmissions(t *testing.T) {
 	if b := c.one("message 1 again", c.send(m1)); !bytes.Equal(a1, b) {
 		t.Fatalf("message 1 answered differently the second time")
 	}
-	if len(gw.m.SAs()) != 1 || gw.m.Stats().HalfOpen != 1 {
-		t.Fatalf("message 1 twice: %d SAs, %d half-open", len(gw.m.SAs()), gw.m.Stats().HalfOpen)
+	if len(gw.m.SAs()) != 1 || gw.m.Stats().HalfOpenV1 != 1 {
+		t.Fatalf("message 1 twice: %d SAs, %d half-open", len(gw.m.SAs()), gw.m.Stats().HalfOpenV1)
 	}
 	c.handle2(a1)
 	m3 := c.msg3()
@@ -1713,5 +1713,46 @@ func TestV1SessionReauthAdoptsChildren(t *testing.T) {
 		if sa.SPIi == fresh.ckyI && len(sa.Children) != 1 {
 			t.Fatalf("bob's CHILD_SA moved to carol's IKE SA: %+v", gw.m.SAs())
 		}
+	}
+}
+
+// TestV1HalfOpenShare: half-open IKEv1 SAs (no stateless cookie protects
+// them) take at most a quarter of the half-open limit, so that a Main Mode
+// flood from many addresses leaves room for IKEv2 clients.
+func TestV1HalfOpenShare(t *testing.T) {
+	gw := newV1GW(t, func(p *PeerConfig, cfg *Config) {
+		p.Version = VersionAny
+		cfg.HalfOpenLimit, cfg.CookieThreshold = 8, 100
+	})
+	for i := range 3 {
+		c := newV1rw(t, gw, wire.V1AuthXAuthInitPSK)
+		c.ckyI = uint64(0x7700 + i)
+		c.addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), 500)
+		want := 1
+		if i == 2 {
+			want = 0 // beyond the IKEv1 share of 8: 2
+		}
+		if out := c.send(c.msg1()); len(out) != want {
+			t.Fatalf("Main Mode %d: %d answers, want %d", i, len(out), want)
+		}
+	}
+	if st := gw.m.Stats(); st.HalfOpenV1 != 2 || st.HalfOpen != 0 || st.HalfOpenLimited != 1 {
+		t.Fatalf("stats %+v, want 2 IKEv1 half-open SAs and one refused", st)
+	}
+	// An IKEv2 client still gets an answer.
+	x, err := newSAInitInitiator(newDetRand(9), DefaultIKEProposals(), netip.MustParseAddrPort("192.0.2.99:500"), respAddr, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := x.Request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.m.receive(req, esp.Endpoint{Local: respAddr, Remote: netip.MustParseAddrPort("192.0.2.99:500")})
+	if out := gw.sent(); len(out) != 1 {
+		t.Fatalf("IKE_SA_INIT: %d answers, want 1", len(out))
+	}
+	if st := gw.m.Stats(); st.HalfOpen != 1 || st.HalfOpenV1 != 2 {
+		t.Fatalf("stats %+v", st)
 	}
 }
