@@ -2,6 +2,7 @@ package ike
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
@@ -251,4 +252,52 @@ func TestV1InitiatorReauth(t *testing.T) {
 		t.Errorf("initiator dataplane %d policies, %d in, %d out, want 1 each", a, b, c)
 	}
 	p.pairedKeys()
+}
+
+// FuzzV1Initiator runs our IKEv1 initiator against our responder for some
+// rounds of datagrams, then hands the initiator a hostile datagram with
+// the SA's cookies (the fuzzed octets after them), then lets both finish
+// and run their timers. Nothing may panic, whatever the initiator was
+// waiting for (message 2, 4 or 6, a Quick Mode answer).
+func FuzzV1Initiator(f *testing.F) {
+	hdr := func(ex wire.V1Exchange, flags wire.V1Flags, next wire.V1PayloadType, id uint32, body []byte) []byte {
+		b := []byte{byte(next), 0x10, byte(ex), byte(flags)}
+		b = append(b, byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+		b = append(b, 0, 0, 0, 0) // length, fixed by the fuzz function
+		return append(b, body...)
+	}
+	for rounds := range uint8(5) {
+		f.Add(rounds, hdr(wire.V1ExchangeIDProt, 0, wire.V1PayloadSA, 0, []byte{0, 0, 0, 8, 0, 0, 0, 1}))
+		f.Add(rounds, hdr(wire.V1ExchangeIDProt, 0, wire.V1PayloadKE, 0, []byte{0, 0, 0, 36, 1, 2, 3}))
+		f.Add(rounds, hdr(wire.V1ExchangeIDProt, wire.V1FlagEncryption, wire.V1PayloadID, 0, make([]byte, 32)))
+		f.Add(rounds, hdr(wire.V1ExchangeQuickMode, wire.V1FlagEncryption, wire.V1PayloadHash, 7, make([]byte, 48)))
+		f.Add(rounds, hdr(wire.V1ExchangeInformational, 0, wire.V1PayloadNotify, 0, []byte{0, 0, 0, 12, 0, 0, 0, 1, 1, 0, 0, 14}))
+	}
+	f.Fuzz(func(t *testing.T, rounds uint8, tail []byte) {
+		p := newV1Pair(t, rounds&8 != 0)
+		if err := p.i.Initiate("net"); err != nil {
+			t.Fatal(err)
+		}
+		for range rounds % 8 {
+			for _, in := range p.ic.take() {
+				p.r.receive(in.data, esp.Endpoint{Local: in.ep.Remote, Remote: in.ep.Local})
+			}
+			for _, in := range p.rc.take() {
+				p.i.receive(in.data, esp.Endpoint{Local: in.ep.Remote, Remote: in.ep.Local})
+			}
+		}
+		sas := p.i.SAs()
+		if len(sas) != 1 || len(tail) < 12 {
+			return
+		}
+		msg := binary.BigEndian.AppendUint64(nil, sas[0].SPIi)
+		msg = binary.BigEndian.AppendUint64(msg, sas[0].SPIr)
+		msg = append(msg, tail...)
+		binary.BigEndian.PutUint32(msg[24:], uint32(len(msg)))
+		p.i.receive(msg, esp.Endpoint{Local: sas[0].Local, Remote: sas[0].Remote})
+		p.shuttle()
+		p.clock.advance(time.Minute)
+		p.i.tick()
+		p.r.tick()
+	})
 }
