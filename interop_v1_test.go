@@ -337,6 +337,17 @@ func TestInteropIKEv1MainCert(t *testing.T) {
 	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
 		t.Fatalf("ping back: %v\n%s", err, out)
 	}
+	// Both sent the FRAGMENTATION vendor ID: the certificate messages went
+	// in fragments both ways.
+	left, err := os.ReadFile(info["LOG_LEFT"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"received FRAGMENTATION vendor ID", "splitting IKE message", "reassembled fragmented IKE message"} {
+		if !strings.Contains(string(left), w) {
+			t.Errorf("strongSwan's log lacks %q", w)
+		}
+	}
 }
 
 // TestInteropIKEv1Aggressive: the rig's ikev1-aggr-psk-xauth scenario:

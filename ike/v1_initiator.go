@@ -98,7 +98,8 @@ func (s *session) v1Initiate() error {
 	sa := &wire.V1SA{DOI: wire.V1DOIIPsec, Situation: 1, Proposals: []wire.V1Proposal{{Number: 1,
 		Protocol: wire.V1ProtocolISAKMP, Transforms: offer}}}
 	v.saiB = sa.Body()
-	ps := []wire.V1Payload{sa, &wire.V1VendorID{Data: v1VIDDPD}, &wire.V1VendorID{Data: v1VIDNATT}}
+	ps := []wire.V1Payload{sa, &wire.V1VendorID{Data: v1VIDDPD}, &wire.V1VendorID{Data: v1VIDNATT},
+		&wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)}}
 	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, 0), Payloads: ps}
 	b, err := out.Marshal()
 	if err != nil {
@@ -162,6 +163,7 @@ func (s *session) v1InitiatorSA(m *wire.V1Message) error {
 		if vid, ok := p.(*wire.V1VendorID); ok {
 			v.natt = v.natt || bytes.Equal(vid.Data, v1VIDNATT)
 			v.dpd = v.dpd || bytes.Equal(vid.Data, v1VIDDPD)
+			v.fragPeer = v.fragPeer || isV1FragmentVID(vid.Data)
 		}
 	}
 	if v.share, err = NewKeyShare(v.group, s.env.rand); err != nil {

@@ -140,6 +140,8 @@ func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
 				v.xauthVID = true
 			case bytes.Equal(vid.Data, v1VIDUnity):
 				v.unity = true
+			case isV1FragmentVID(vid.Data):
+				v.fragPeer = true
 			}
 		}
 	}
@@ -190,6 +192,9 @@ func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
 		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
 	}
 	ps = append(ps, &wire.V1VendorID{Data: v1VIDDPD})
+	if v.fragPeer {
+		ps = append(ps, &wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)})
+	}
 	if v.natt {
 		ps = append(ps, &wire.V1VendorID{Data: v1VIDNATT})
 	}

@@ -63,8 +63,11 @@ type v1State struct {
 	iv []byte
 	// ivs are the CBC chains of exchanges after Phase 1, by message ID.
 	ivs map[uint32][]byte
-	// Vendor IDs the initiator sent.
-	natt, dpd, xauthVID, unity bool
+	// Vendor IDs the peer sent.
+	natt, dpd, xauthVID, unity, fragPeer bool
+	// reasm collects the peer's fragments; fragID numbers ours.
+	reasm  *v1Reassembly
+	fragID uint16
 	// cfgSetID is the message ID of our Mode Config SET (push).
 	cfgSetID uint32
 	// replies are our answers to the last requests, by a digest of the
@@ -136,6 +139,10 @@ func (s *session) handleV1(m *wire.V1Message, ep esp.Endpoint) {
 		return
 	}
 	v := s.v1
+	if f, ok := wire.FindV1[*wire.V1Fragment](m.Payloads); ok && len(m.Payloads) == 1 && !m.Header.Encrypted() {
+		s.v1Fragment(f, ep)
+		return
+	}
 	digest := sha256.Sum256(m.Raw)
 	if r, ok := v.replies[digest]; ok {
 		s.v1Send(ep, r...) // a retransmitted request: the same answer
@@ -296,10 +303,13 @@ func (s *session) v1Header(ex wire.V1Exchange, msgID uint32, next wire.V1Payload
 		Exchange: ex, MessageID: msgID}
 }
 
-// v1Send sends datagrams to the peer, from ep's local address.
+// v1Send sends messages to the peer, from ep's local address, in
+// fragments when they are large and the peer takes them.
 func (s *session) v1Send(ep esp.Endpoint, ps ...[]byte) {
 	for _, p := range ps {
-		s.out = append(s.out, datagram{data: p, ep: ep})
+		for _, f := range s.v1Fragments(p) {
+			s.out = append(s.out, datagram{data: f, ep: ep})
+		}
 	}
 }
 
