@@ -91,9 +91,10 @@
 // events; a client's reauthentication (a new Main Mode of the same client)
 // adopts the old SA's CHILD_SAs. The Manager keeps each SA's datagrams in
 // order, which IKEv1 peers rely on (they send the next message before the
-// answer to the last). Not implemented: XAuth and Mode Config as client,
-// Aggressive Mode as initiator or with signatures, ECDSA signatures,
-// IKEv1 fragmentation.
+// answer to the last). Large messages go in fragments when the peer
+// announced the FRAGMENTATION vendor ID (v1_fragment.go). Not implemented:
+// XAuth and Mode Config as client, Aggressive Mode as initiator or with
+// signatures, ECDSA signatures.
 //
 // # Virtual IP pools (pool.go)
 //
