@@ -225,6 +225,12 @@ func (s *session) v1QuickRespond(msgID uint32, ps []wire.V1Payload) ([]byte, *v1
 			ids = append(ids, id)
 		}
 	}
+	var natoa []netip.Addr
+	for _, p := range ps {
+		if o, ok := p.(*wire.V1NATOA); ok {
+			natoa = append(natoa, o.Addr)
+		}
+	}
 	var tsi, tsr esp.Selector
 	switch len(ids) {
 	case 0:
@@ -268,6 +274,15 @@ func (s *session) v1QuickRespond(msgID uint32, ps []wire.V1Payload) ([]byte, *v1
 	}
 	tsFit := false
 	for _, cfg := range s.peer.Children {
+		tsi, tsr := tsi, tsr
+		if cfg.Mode == esp.ModeTransport && s.encap {
+			// RFC 3947 Section 5.2: behind a NAT the peer names the
+			// addresses it knows (its private one, ours as it dials
+			// it); the SA's selectors are the addresses we see, with the
+			// peer's protocol and ports (as strongSwan does).
+			tsi = withHost(tsi, s.remote.Addr())
+			tsr = withHost(tsr, s.local.Addr())
+		}
 		if !one(tsr, s.localSelectors(cfg)) {
 			continue
 		}
@@ -304,7 +319,7 @@ func (s *session) v1QuickRespond(msgID uint32, ps []wire.V1Payload) ([]byte, *v1
 			if !ok {
 				continue
 			}
-			return s.v1QuickAnswer(msgID, cfg, o, sel, ni.Data, ke, ids, tsi, tsr)
+			return s.v1QuickAnswer(msgID, cfg, o, sel, ni.Data, ke, ids, tsi, tsr, natoa)
 		}
 		if s.logs(slog.LevelDebug) {
 			for _, l := range LogLines(received, configured, Proposal{}, false) {
@@ -332,7 +347,7 @@ func v1ModeFits(m esp.Mode, e wire.V1EncapMode) bool {
 
 // v1QuickAnswer builds Quick Mode message 2 for the chosen transform.
 func (s *session) v1QuickAnswer(msgID uint32, cfg *ChildConfig, o v1ESPOffer, sel Proposal, ni []byte, ke *wire.V1KE,
-	ids []*wire.V1ID, tsi, tsr esp.Selector) ([]byte, *v1Quick, error) {
+	ids []*wire.V1ID, tsi, tsr esp.Selector, natoa []netip.Addr) ([]byte, *v1Quick, error) {
 	q := &v1Quick{ni: bytes.Clone(ni), nr: make([]byte, 32)}
 	if _, err := s.env.rand.Read(q.nr); err != nil {
 		return nil, nil, err
@@ -370,6 +385,18 @@ func (s *session) v1QuickAnswer(msgID uint32, cfg *ChildConfig, o v1ESPOffer, se
 	}
 	for _, id := range ids {
 		out = append(out, &wire.V1ID{IDType: id.IDType, Protocol: id.Protocol, Port: id.Port, Data: id.Data})
+	}
+	if cfg.Mode == esp.ModeTransport && s.encap {
+		// NAT-OAi and NAT-OAr: the addresses as we see them (RFC 3947
+		// Section 5.2); the peer's are what we fix checksums from.
+		out = append(out, &wire.V1NATOA{Addr: s.remote.Addr().Unmap()}, &wire.V1NATOA{Addr: s.local.Addr().Unmap()})
+		c.origRemote, c.origLocal = s.remote.Addr(), s.local.Addr()
+		if len(natoa) >= 1 {
+			c.origRemote = natoa[0]
+		}
+		if len(natoa) >= 2 {
+			c.origLocal = natoa[1]
+		}
 	}
 	b, err := s.v1Seal(wire.V1ExchangeQuickMode, msgID, out, func(rest []byte) []byte {
 		return s.v1.keys.hashMsg(msgID, q.ni, rest)
@@ -437,4 +464,12 @@ func (s *session) v1InstallQuick(q *v1Quick) {
 		}
 		c.outPending = nil
 	}
+}
+
+// withHost returns sel for the single address a, keeping its protocol and
+// ports.
+func withHost(sel esp.Selector, a netip.Addr) esp.Selector {
+	h := hostSelector(a)
+	h.Proto, h.StartPort, h.EndPort = sel.Proto, sel.StartPort, sel.EndPort
+	return h
 }

@@ -1756,3 +1756,66 @@ func TestV1HalfOpenShare(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestV1SessionTransportNAT: an L2TP/IPsec client behind a NAT asks for a
+// transport-mode SA for its private address's UDP port 1701 with NAT-OA
+// payloads (RFC 3947 Section 5.2); the gateway echoes the identities,
+// sends NAT-OAi and NAT-OAr as it sees the addresses, installs the SA for
+// the addresses it sees, and fixes checksums from the client's originals.
+func TestV1SessionTransportNAT(t *testing.T) {
+	l2tp := esp.Selector{Start: respAddr.Addr(), End: respAddr.Addr(), Proto: 17, StartPort: 1701, EndPort: 1701}
+	gw := newV1GW(t, noXAuth, func(p *PeerConfig, _ *Config) {
+		p.ForceEncap = true // the NAT
+		p.Children = []*ChildConfig{{Name: "l2tp", Mode: esp.ModeTransport, LocalTS: []esp.Selector{l2tp},
+			ESPProposals: MustParseProposals("aes256-sha256", wire.ProtocolESP)}}
+	})
+	c := newV1rw(t, gw, wire.V1AuthPSK)
+	c.mainMode()
+	private := netip.MustParseAddr("192.168.1.10")
+	idci := &wire.V1ID{IDType: wire.V1IDIPv4Addr, Protocol: 17, Port: 1701, Data: private.AsSlice()}
+	idcr := &wire.V1ID{IDType: wire.V1IDIPv4Addr, Protocol: 17, Port: 1701, Data: respAddr.Addr().AsSlice()}
+	c.nextSPI++
+	q := &v1qm{msgID: c.msgID(), ni: make([]byte, 32), spiI: c.nextSPI, idci: idci, idcr: idcr}
+	c.rnd.Read(q.ni)
+	tr := v1ESPTestTransform(0)
+	for i, a := range tr.Attributes {
+		if a.Type == wire.V1IPsecAttrEncapMode {
+			tr.Attributes[i].Value = uint16(wire.V1EncapUDPTransport)
+		}
+	}
+	q.sa = &wire.V1SA{DOI: wire.V1DOIIPsec, Situation: wire.V1SitIdentityOnly, Proposals: []wire.V1Proposal{{
+		Number: 1, Protocol: wire.V1ProtocolESP, SPI: binary.BigEndian.AppendUint32(nil, q.spiI), Transforms: []wire.V1Transform{tr}}}}
+	q.msg1 = c.seal(wire.V1ExchangeQuickMode, q.msgID, nil, q.sa, &wire.V1Nonce{Data: q.ni}, idci, idcr,
+		&wire.V1NATOA{Addr: private}, &wire.V1NATOA{Addr: respAddr.Addr()})
+	o := c.open("Quick Mode message 2", c.one("Quick Mode message 1", c.send(q.msg1)), q.ni)
+	var ids []*wire.V1ID
+	var oas []netip.Addr
+	for _, p := range o.ps {
+		switch p := p.(type) {
+		case *wire.V1ID:
+			ids = append(ids, p)
+		case *wire.V1NATOA:
+			oas = append(oas, p.Addr)
+		}
+	}
+	if len(ids) != 2 || !bytes.Equal(ids[0].Body(), idci.Body()) || !bytes.Equal(ids[1].Body(), idcr.Body()) {
+		t.Fatalf("identities not echoed: %+v", ids)
+	}
+	if len(oas) != 2 || oas[0] != c.addr.Addr() || oas[1] != respAddr.Addr() {
+		t.Fatalf("NAT-OA %v, want the addresses the gateway sees (%v, %v)", oas, c.addr.Addr(), respAddr.Addr())
+	}
+	sa, _ := wire.FindV1[*wire.V1SA](o.ps)
+	nr, _ := wire.FindV1[*wire.V1Nonce](o.ps)
+	q.spiR, q.nr = binary.BigEndian.Uint32(sa.Proposals[0].SPI), bytes.Clone(nr.Data)
+	c.quickFinish(q)
+	gw.dp.mu.Lock()
+	in, ok := gw.dp.in[q.spiR]
+	gw.dp.mu.Unlock()
+	if !ok || in.Mode != esp.ModeTransport || in.OrigRemote != private || in.OrigLocal != respAddr.Addr() || in.Remote.Port() == 0 {
+		t.Fatalf("inbound SA %+v, want transport, UDP-encapsulated, NAT-OA %v and %v", in, private, respAddr.Addr())
+	}
+	ch := gw.m.SAs()[0].Children[0]
+	if got := fmt.Sprint(ch.RemoteTS); got != fmt.Sprintf("[%v/32[udp/1701]]", c.addr.Addr()) {
+		t.Errorf("remote selector %s, want the client's address as seen, udp/1701", got)
+	}
+}

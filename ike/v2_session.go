@@ -243,6 +243,9 @@ type childSA struct {
 	// ipcompIn and ipcompOut are the CPIs of IPComp (ours, the peer's);
 	// zero without compression.
 	ipcompIn, ipcompOut uint16
+	// origLocal and origRemote are the addresses the peer used before NAT
+	// in a transport-mode CHILD_SA (NAT-OA), for the checksum fix-up.
+	origLocal, origRemote netip.Addr
 	installed           time.Time
 
 	// ownsPolicy: removing the CHILD_SA removes its policy (a rekeyed
@@ -990,6 +993,9 @@ func (s *session) installChild(c *childSA, keys *ChildKeys, weInitiated bool, ol
 	inP.SPI, inP.Mode, inP.Local, inP.Remote = c.inSPI, c.mode, l, r
 	inP.ReplayWindow = c.cfg.replayWindow()
 	outP.SPI, outP.Mode, outP.Local, outP.Remote = c.outSPI, c.mode, l, r
+	if c.mode == esp.ModeTransport && c.origRemote.IsValid() {
+		inP.OrigLocal, inP.OrigRemote = c.origLocal, c.origRemote
+	}
 	if c.ipcompOut != 0 {
 		outP.IPComp = &ipcomp.Compressor{CPI: c.ipcompOut, Level: flate.BestSpeed}
 		inP.IPComp = &ipcomp.Compressor{CPI: c.ipcompIn, Level: flate.BestSpeed}
