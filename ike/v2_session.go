@@ -246,7 +246,7 @@ type childSA struct {
 	// origLocal and origRemote are the addresses the peer used before NAT
 	// in a transport-mode CHILD_SA (NAT-OA), for the checksum fix-up.
 	origLocal, origRemote netip.Addr
-	installed           time.Time
+	installed             time.Time
 
 	// ownsPolicy: removing the CHILD_SA removes its policy (a rekeyed
 	// CHILD_SA hands the policy to its successor).
