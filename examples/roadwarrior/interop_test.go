@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ikego/ikego/internal/interop"
+	"github.com/ikego/ikego/pki"
 )
 
 // TestInteropStrongSwanClient runs the built binary as the responder of
@@ -34,6 +35,7 @@ func TestInteropStrongSwanClient(t *testing.T) {
 		{"ikev2-psk-v6", "ikev2-psk-v6", true, false},
 		{"ikev2-psk-listen-all", "ikev2-psk", false, true},
 		{"ikev1-xauth", "ikev1-main-psk-xauth", false, false},
+		{"ikev1-hybrid", "ikev1-hybrid", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			scen, v6 := tc.scen, tc.v6
@@ -42,7 +44,10 @@ func TestInteropStrongSwanClient(t *testing.T) {
 			conf := filepath.Join(t.TempDir(), "roadwarrior.yaml")
 			text := interopConfig(info, v6, tc.wildcard)
 			clientID := info["CLIENT1_ID"]
-			if info["IKE_VERSION"] == "1" {
+			switch {
+			case scen == "ikev1-hybrid":
+				text, clientID = interopConfigHybrid(t, rig, info), info["LEFT_ADDR"]
+			case info["IKE_VERSION"] == "1":
 				text, clientID = interopConfigXAuth(info), info["LEFT_ADDR"]
 			}
 			if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
@@ -153,6 +158,51 @@ connections:
     esp_proposals: aes256-sha256, aes256-sha1
     pools: rw4
 `, info["RIGHT_ADDR"], info["POOL4"], info["DNS4"], info["XAUTH_USER"], info["XAUTH_PASS"], info["PSK"])
+}
+
+// interopConfigHybrid is the server's configuration for the rig's
+// ikev1-hybrid scenario: type xauth with remote.auth xauth, our RSA
+// certificate from a PKI store made here, whose CA the rig's client
+// trusts.
+func interopConfigHybrid(t *testing.T, rig *interop.Rig, info map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "pki")
+	store := &pki.Store{Dir: dir}
+	ca, err := store.InitCA(pki.CAOptions{Subject: "C=US, O=ikego-interop, CN=ikego hybrid CA", KeyType: pki.KeyTypeRSA2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.Issue("server", pki.Request{Profile: pki.ProfileServer, Subject: "C=US, O=ikego-interop, CN=vpn.example.com",
+		Names: []string{"vpn.example.com"}, KeyType: pki.KeyTypeRSA2048}); err != nil {
+		t.Fatal(err)
+	}
+	rigPKI := filepath.Join(rig.Dir, "pki")
+	if err := os.MkdirAll(rigPKI, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string][]byte{"ca.cert.pem": pki.EncodeCertificatesPEM(ca.Cert), ".done": nil} {
+		if err := os.WriteFile(filepath.Join(rigPKI, name), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fmt.Sprintf(`# written by TestInteropStrongSwanClient
+listen: %s
+tun: {name: ikrw%%d}
+pki: {dir: %s}
+pools:
+  - {name: rw4, addrs: %s, dns: [%s]}
+log: {level: info}
+xauth_users:
+  - {id: %s, secret: %q}
+connections:
+  rw:
+    type: xauth
+    local: {auth: pubkey, certs: [server], id: vpn.example.com}
+    remote: {auth: xauth}
+    local_ts: 203.0.113.0/26
+    esp_proposals: aes256-sha256, aes256-sha1
+    pools: rw4
+`, info["RIGHT_ADDR"], dir, info["POOL4"], info["DNS4"], info["XAUTH_USER"], info["XAUTH_PASS"])
 }
 
 func tail(s string, n int) string {
