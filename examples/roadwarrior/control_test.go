@@ -1252,3 +1252,31 @@ func TestControlCAChain(t *testing.T) {
 		t.Errorf("ca without the root: %v\n%s", got, er)
 	}
 }
+
+// TestControlReloadXAuthUsers: new xauth_users change the xauth
+// connections (their clients log in again), not the others.
+func TestControlReloadXAuthUsers(t *testing.T) {
+	conf := strings.Replace(controlConf, "connections:\n", `xauth_users:
+  - {id: bob, secret: bob-secret-1}
+connections:
+  cisco:
+    type: xauth
+    local: {auth: psk}
+    remote: {auth: psk}
+    psk: ikego-test-psk-0123456789abcdef
+    local_ts: 203.0.113.0/26
+    pools: [rw4]
+`, 1)
+	e := newTestEnv(t, conf)
+	conf = strings.Replace(conf, "bob-secret-1", "bob-secret-2", 1)
+	if err := os.WriteFile(e.path, []byte(conf), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out, er := e.mustCLI(0, "reload")
+	if !strings.Contains(out, "changed cisco;") || !strings.Contains(out, "unchanged") || strings.Contains(out, "changed cisco, ") {
+		t.Errorf("reload: %s\n%s", out, er)
+	}
+	if strings.Contains(out+er, "bob-secret") {
+		t.Errorf("reload quotes a secret: %s\n%s", out, er)
+	}
+}
