@@ -62,6 +62,12 @@ func (s *session) v1Fragment(f *wire.V1Fragment, ep esp.Endpoint) {
 	r.size += len(f.Data)
 	if f.Last {
 		r.last = f.Number
+		for n, b := range r.parts {
+			if n > r.last { // cannot belong to this message
+				r.size -= len(b)
+				delete(r.parts, n)
+			}
+		}
 	}
 	if r.last == 0 || len(r.parts) != int(r.last) {
 		return

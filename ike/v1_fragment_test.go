@@ -115,6 +115,12 @@ func TestV1FragmentReassembly(t *testing.T) {
 	if n := deliver(fs[:3]); n != 1 {
 		t.Fatalf("a fresh reassembly was not handled")
 	}
+	// A stray fragment numbered beyond the last one does not block it.
+	gw.clock.advance(v1FragmentWait + time.Second)
+	stray := &wire.V1Fragment{ID: 7, Number: 6, Data: []byte("stray")}
+	if n := deliver(append([]*wire.V1Fragment{stray}, fs...)); n != 1 {
+		t.Fatalf("with a stray fragment: handled %d times, want 1", n)
+	}
 	if n := deliver(frag(v1MaxFragments + 1)); n != 0 {
 		t.Fatalf("a message of %d fragments was handled", v1MaxFragments+1)
 	}
