@@ -65,12 +65,13 @@ func (s *session) v1StartAggressive(m *wire.V1Message, candidates []*PeerConfig,
 		return out3, err
 	}
 	m4, _ := wire.ParseV1(out3)
-	our := s.v1OurID()
-	idr := &wire.V1ID{IDType: wire.V1IDType(our.Type), Data: our.Data}
 	v.idii = bytes.Clone(id.Body())
-	hashR := v.keys.hashR(v.gxi, v.gxr, s.spii, s.spir, v.saiB, idr.Body())
+	proof, err := s.v1Proof(false)
+	if err != nil {
+		return nil, err
+	}
 	// SA and vendor IDs from the Main Mode answer, KE, Nr and NAT-D from
-	// its message 4, then IDir and HASH_R.
+	// its message 4, then IDir and HASH_R (or CERT and SIG_R).
 	var out []wire.V1Payload
 	var natd []wire.V1Payload
 	for _, p := range m4.Payloads {
@@ -81,7 +82,7 @@ func (s *session) v1StartAggressive(m *wire.V1Message, candidates []*PeerConfig,
 		}
 	}
 	out = append([]wire.V1Payload{ps[0]}, out...)
-	out = append(out, idr, &wire.V1Hash{Data: hashR})
+	out = append(out, proof...)
 	out = append(out, ps[1:]...)
 	out = append(out, natd...)
 	v.phase = v1SentAggressive
@@ -114,15 +115,7 @@ func (s *session) v1AggressiveFinish(m *wire.V1Message, ep esp.Endpoint) error {
 	}
 	v.iv = next
 	if v.natt {
-		var natds []*wire.V1NATD
-		for _, p := range ps {
-			if d, ok := p.(*wire.V1NATD); ok && !d.Draft {
-				natds = append(natds, d)
-			}
-		}
-		if len(natds) >= 2 {
-			s.v1DetectNAT(natds, ep)
-		}
+		s.v1DetectNAT(ps, ep)
 	}
 	s.authenticated(ep)
 	for _, p := range ps {

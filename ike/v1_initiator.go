@@ -2,7 +2,6 @@ package ike
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -42,27 +41,13 @@ func (s *session) v1Phase1Offer() []wire.V1Transform {
 	var out []wire.V1Transform
 	for _, p := range s.peer.ikeProposals() {
 		for _, e := range p.Encr {
-			var encr wire.V1EncrAlg
-			switch wire.EncrID(e.ID) {
-			case wire.EncrAESCBC:
-				encr = wire.V1EncrAESCBC
-			case wire.Encr3DES:
-				encr = wire.V1Encr3DES
-			default:
+			encr, ok := v1EncrByID(wire.EncrID(e.ID))
+			if !ok {
 				continue // AEADs have no IKEv1 Phase 1 form
 			}
 			for _, f := range p.PRF {
-				var hash wire.V1HashAlg
-				switch wire.PRFID(f.ID) {
-				case wire.PRFHMACSHA1:
-					hash = wire.V1HashSHA1
-				case wire.PRFHMACSHA2_256:
-					hash = wire.V1HashSHA2256
-				case wire.PRFHMACSHA2_384:
-					hash = wire.V1HashSHA2384
-				case wire.PRFHMACSHA2_512:
-					hash = wire.V1HashSHA2512
-				default:
+				h, ok := v1HashByPRF(wire.PRFID(f.ID))
+				if !ok {
 					continue
 				}
 				for _, g := range p.KE {
@@ -71,7 +56,7 @@ func (s *session) v1Phase1Offer() []wire.V1Transform {
 					}
 					attrs := []wire.V1Attribute{
 						{Type: wire.V1AttrEncryption, TV: true, Value: uint16(encr)},
-						{Type: wire.V1AttrHash, TV: true, Value: uint16(hash)},
+						{Type: wire.V1AttrHash, TV: true, Value: uint16(h.alg)},
 						{Type: wire.V1AttrAuthMethod, TV: true, Value: uint16(auth)},
 						{Type: wire.V1AttrGroup, TV: true, Value: g.ID},
 						{Type: wire.V1AttrLifeType, TV: true, Value: uint16(wire.V1LifeSeconds)},
@@ -213,47 +198,20 @@ func (s *session) v1InitiatorKE(m *wire.V1Message, ep esp.Endpoint) error {
 		return err
 	}
 	v.gxr, v.nr = bytes.Clone(ke.Data), bytes.Clone(nr.Data)
-	var skeyid []byte
-	if v1Signatures(v.auth) {
-		skeyid = v1SKEYIDSig(v.hash, v.ni, v.nr, gxy)
-	} else {
-		skeyid = v1SKEYIDPSK(v.hash, s.peer.Local.PSK, v.ni, v.nr)
-	}
-	if v.keys, err = deriveV1Keys(v.hash, v.cipher, skeyid, gxy, s.spii, s.spir); err != nil {
+	if err := s.v1DeriveKeys(gxy); err != nil {
 		return err
 	}
-	v.iv = v.keys.initialIV(v.gxi, v.gxr)
 	if v.natt {
-		var natds []*wire.V1NATD
-		for _, p := range m.Payloads {
-			if d, ok := p.(*wire.V1NATD); ok && !d.Draft {
-				natds = append(natds, d)
-			}
-		}
-		if len(natds) >= 2 {
-			s.v1DetectNAT(natds, ep)
-		}
+		s.v1DetectNAT(m.Payloads, ep)
 		if s.encap {
 			// RFC 3947 Section 4: both sides move to port 4500.
 			s.local = netip.AddrPortFrom(s.local.Addr(), s.env.natt)
 			s.remote = netip.AddrPortFrom(s.remote.Addr(), esp.NATTPort)
 		}
 	}
-	our := s.v1OurID()
-	idi := &wire.V1ID{IDType: wire.V1IDType(our.Type), Data: our.Data}
-	hashI := v.keys.hashI(v.gxi, v.gxr, s.spii, s.spir, v.saiB, idi.Body())
-	ps := []wire.V1Payload{idi}
-	if s.peer.Local.Method == AuthPubKey {
-		for _, c := range s.peer.Local.Certificates {
-			ps = append(ps, &wire.V1Cert{Encoding: wire.V1CertX509Sig, Data: c.Raw})
-		}
-		sig, err := s.peer.Local.Key.Sign(s.env.rand, hashI, crypto.Hash(0))
-		if err != nil {
-			return fmt.Errorf("ike: signing HASH_I: %w", err)
-		}
-		ps = append(ps, &wire.V1Signature{Data: sig})
-	} else {
-		ps = append(ps, &wire.V1Hash{Data: hashI})
+	ps, err := s.v1Proof(true)
+	if err != nil {
+		return err
 	}
 	if s.env.established == nil || s.env.established(s.peer.Name) == 0 {
 		// We have no other SA with the peer (a reauthentication does):
@@ -261,15 +219,7 @@ func (s *session) v1InitiatorKE(m *wire.V1Message, ep esp.Endpoint) error {
 		ps = append(ps, &wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP, SPI: s.v1Cookies(),
 			Kind: wire.V1NotifyInitialContact})
 	}
-	body, err := wire.MarshalV1Payloads(ps)
-	if err != nil {
-		return err
-	}
-	ct, last := v.keys.encrypt(v.iv, body)
-	v.iv = last
-	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, wire.V1PayloadID), Encrypted: ct}
-	out.Header.Flags |= wire.V1FlagEncryption
-	b, err := out.Marshal()
+	b, err := s.v1SealMainMode(ps)
 	if err != nil {
 		return err
 	}
@@ -405,18 +355,12 @@ func (s *session) v1ESPOffer(cfg *ChildConfig, pfs Group) ([]wire.V1Transform, [
 			}
 			for _, in := range integs {
 				var auth wire.V1IPsecAuthAlg
-				switch wire.IntegID(in.ID) {
-				case 0:
-				case wire.IntegHMACSHA1_96:
-					auth = wire.V1AuthAlgHMACSHA1
-				case wire.IntegHMACSHA2_256_128:
-					auth = wire.V1AuthAlgHMACSHA2256
-				case wire.IntegHMACSHA2_384_192:
-					auth = wire.V1AuthAlgHMACSHA2384
-				case wire.IntegHMACSHA2_512_256:
-					auth = wire.V1AuthAlgHMACSHA2512
-				default:
-					continue
+				if in.ID != 0 {
+					a, ok := v1AuthByInteg(wire.IntegID(in.ID))
+					if !ok {
+						continue
+					}
+					auth = a
 				}
 				if len(out) == 32 {
 					return out, props

@@ -81,35 +81,29 @@ func v1Phase1Transform(t wire.V1Transform) (v1Phase1Choice, error) {
 			return c, fmt.Errorf("ike: unsupported Phase 1 attribute %s", a.Type.Phase1String())
 		}
 	}
-	switch wire.V1EncrAlg(encr) {
-	case wire.V1EncrAESCBC:
-		if keyBits != 128 && keyBits != 192 && keyBits != 256 {
-			return c, fmt.Errorf("ike: AES-CBC with a key of %d bits", keyBits)
-		}
-		p.add(Transform{Type: wire.TransformEncr, ID: uint16(wire.EncrAESCBC), KeyBits: uint16(keyBits)})
-		c.cipher = v1Cipher{Alg: wire.V1EncrAESCBC, KeyBits: int(keyBits)}
-	case wire.V1Encr3DES:
-		p.add(Transform{Type: wire.TransformEncr, ID: uint16(wire.Encr3DES)})
-		c.cipher = v1Cipher{Alg: wire.V1Encr3DES, KeyBits: 192}
-	default:
-		return c, fmt.Errorf("ike: unsupported Phase 1 encryption %v", wire.V1EncrAlg(encr))
+	alg := wire.V1EncrAlg(encr)
+	e, ok := v1EncrByAlg(alg)
+	switch {
+	case !ok:
+		return c, fmt.Errorf("ike: unsupported Phase 1 encryption %v", alg)
+	case alg == wire.V1Encr3DES:
+		keyBits = 192
+	case keyBits != 128 && keyBits != 192 && keyBits != 256:
+		return c, fmt.Errorf("ike: AES-CBC with a key of %d bits", keyBits)
 	}
-	var prf wire.PRFID
-	var integ wire.IntegID
-	switch wire.V1HashAlg(hash) {
-	case wire.V1HashSHA1:
-		c.hash, prf, integ = crypto.SHA1, wire.PRFHMACSHA1, wire.IntegHMACSHA1_96
-	case wire.V1HashSHA2256:
-		c.hash, prf, integ = crypto.SHA256, wire.PRFHMACSHA2_256, wire.IntegHMACSHA2_256_128
-	case wire.V1HashSHA2384:
-		c.hash, prf, integ = crypto.SHA384, wire.PRFHMACSHA2_384, wire.IntegHMACSHA2_384_192
-	case wire.V1HashSHA2512:
-		c.hash, prf, integ = crypto.SHA512, wire.PRFHMACSHA2_512, wire.IntegHMACSHA2_512_256
-	default:
+	c.cipher = v1Cipher{Alg: alg, KeyBits: int(keyBits)}
+	tr := Transform{Type: wire.TransformEncr, ID: uint16(e)}
+	if alg != wire.V1Encr3DES {
+		tr.KeyBits = uint16(keyBits)
+	}
+	p.add(tr)
+	h, ok := v1HashByAlg(wire.V1HashAlg(hash))
+	if !ok {
 		return c, fmt.Errorf("ike: unsupported Phase 1 hash %v", wire.V1HashAlg(hash))
 	}
-	p.add(Transform{Type: wire.TransformPRF, ID: uint16(prf)})
-	p.add(Transform{Type: wire.TransformInteg, ID: uint16(integ)})
+	c.hash = h.hash
+	p.add(Transform{Type: wire.TransformPRF, ID: uint16(h.prf)})
+	p.add(Transform{Type: wire.TransformInteg, ID: uint16(h.integ)})
 	c.group = Group(group)
 	if !c.group.Supported() {
 		return c, fmt.Errorf("ike: unsupported Phase 1 group %d", group)
@@ -285,21 +279,9 @@ func (s *session) v1KeyExchange(m *wire.V1Message, ep esp.Endpoint) ([]byte, err
 	}
 	v.share, v.gxi, v.gxr = share, bytes.Clone(ke.Data), share.Public()
 	v.ni, v.nr = bytes.Clone(ni.Data), nr
-	var skeyid []byte
-	if v1Signatures(v.auth) {
-		skeyid = v1SKEYIDSig(v.hash, v.ni, v.nr, gxy)
-	} else {
-		psk := s.peer.Remote.PSK
-		if len(psk) == 0 {
-			psk = s.peer.Local.PSK
-		}
-		skeyid = v1SKEYIDPSK(v.hash, psk, v.ni, v.nr)
-	}
-	v.keys, err = deriveV1Keys(v.hash, v.cipher, skeyid, gxy, s.spii, s.spir)
-	if err != nil {
+	if err := s.v1DeriveKeys(gxy); err != nil {
 		return nil, err
 	}
-	v.iv = v.keys.initialIV(v.gxi, v.gxr)
 	ps := []wire.V1Payload{&wire.V1KE{Data: v.gxr}, &wire.V1Nonce{Data: nr}}
 	if s.peer.Remote.Method == AuthPubKey {
 		// RFC 2408 Section 3.10: the CAs we trust, by DN.
@@ -308,15 +290,7 @@ func (s *session) v1KeyExchange(m *wire.V1Message, ep esp.Endpoint) ([]byte, err
 		}
 	}
 	if v.natt {
-		var natds []*wire.V1NATD
-		for _, p := range m.Payloads {
-			if d, ok := p.(*wire.V1NATD); ok && !d.Draft {
-				natds = append(natds, d)
-			}
-		}
-		if len(natds) >= 2 {
-			s.v1DetectNAT(natds, ep)
-		}
+		s.v1DetectNAT(m.Payloads, ep)
 		// RFC 3947 Section 3.2: the first hash is of the receiver's
 		// address as we see it, the other of ours (random when forcing
 		// encapsulation: the peer then sees a NAT).
@@ -334,10 +308,42 @@ func (s *session) v1KeyExchange(m *wire.V1Message, ep esp.Endpoint) ([]byte, err
 	return out.Marshal()
 }
 
-// v1DetectNAT compares the peer's NAT-D hashes with the addresses the
-// message came between (RFC 3947 Section 3.2: the first is of our address
-// as the peer sees it, the others of its own).
-func (s *session) v1DetectNAT(natds []*wire.V1NATD, ep esp.Endpoint) {
+// v1DeriveKeys derives SKEYID, the Phase 1 keys and the first IV from
+// g^xy, the nonces and the cookies (RFC 2409 Sections 5 and Appendix B).
+func (s *session) v1DeriveKeys(gxy []byte) error {
+	v := s.v1
+	var skeyid []byte
+	if v1Signatures(v.auth) {
+		skeyid = v1SKEYIDSig(v.hash, v.ni, v.nr, gxy)
+	} else {
+		psk := s.peer.Remote.PSK
+		if len(psk) == 0 {
+			psk = s.peer.Local.PSK
+		}
+		skeyid = v1SKEYIDPSK(v.hash, psk, v.ni, v.nr)
+	}
+	keys, err := deriveV1Keys(v.hash, v.cipher, skeyid, gxy, s.spii, s.spir)
+	if err != nil {
+		return err
+	}
+	v.keys, v.iv = keys, keys.initialIV(v.gxi, v.gxr)
+	return nil
+}
+
+// v1DetectNAT compares the peer's NAT-D hashes (RFC 3947, not the drafts)
+// among ps with the addresses the message came between (RFC 3947 Section
+// 3.2: the first is of our address as the peer sees it, the others of its
+// own). Fewer than two change nothing.
+func (s *session) v1DetectNAT(ps []wire.V1Payload, ep esp.Endpoint) {
+	var natds []*wire.V1NATD
+	for _, p := range ps {
+		if d, ok := p.(*wire.V1NATD); ok && !d.Draft {
+			natds = append(natds, d)
+		}
+	}
+	if len(natds) < 2 {
+		return
+	}
 	s.nat.LocalBehindNAT = !bytes.Equal(natds[0].Hash, s.v1NATHash(ep.Local))
 	seen := s.v1NATHash(ep.Remote)
 	s.nat.RemoteBehindNAT = true
@@ -404,26 +410,52 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 			s.initialContact = true
 		}
 	}
-	our := s.v1OurID()
-	idr := &wire.V1ID{IDType: wire.V1IDType(our.Type), Data: our.Data}
-	hashR := v.keys.hashR(v.gxi, v.gxr, s.spii, s.spir, v.saiB, idr.Body())
-	out6 := []wire.V1Payload{idr}
-	if s.peer.Local.Method == AuthPubKey {
-		for _, c := range s.peer.Local.Certificates {
-			out6 = append(out6, &wire.V1Cert{Encoding: wire.V1CertX509Sig, Data: c.Raw})
-		}
-		// RFC 2409 Section 5.1: SIG_R is the signature of HASH_R; with
-		// RSA, PKCS #1 v1.5 without a DigestInfo, as strongSwan and
-		// racoon do.
-		sig, err := s.peer.Local.Key.Sign(s.env.rand, hashR, crypto.Hash(0))
-		if err != nil {
-			return nil, fmt.Errorf("ike: signing HASH_R: %w", err)
-		}
-		out6 = append(out6, &wire.V1Signature{Data: sig})
-	} else {
-		out6 = append(out6, &wire.V1Hash{Data: hashR})
+	out6, err := s.v1Proof(false)
+	if err != nil {
+		return nil, err
 	}
-	body, err := wire.MarshalV1Payloads(out6)
+	b, err := s.v1SealMainMode(out6)
+	if err != nil {
+		return nil, err
+	}
+	v.phase = v1Authenticated
+	v.expires = s.env.now().Add(v1Grace(v.life))
+	v.share = nil
+	s.logger().Info("IKEv1 Main Mode authenticated", "id", remoteID.String())
+	return b, nil
+}
+
+// v1Proof returns our identity and its proof for Main Mode message 5
+// (initiator) or 6: ID, then with certificates our CERTs and SIG, the
+// signature of HASH_I or HASH_R (RFC 2409 Section 5.1; with RSA, PKCS #1
+// v1.5 without a DigestInfo, as strongSwan and racoon do), else HASH.
+func (s *session) v1Proof(initiator bool) ([]wire.V1Payload, error) {
+	v := s.v1
+	our := s.v1OurID()
+	id := &wire.V1ID{IDType: wire.V1IDType(our.Type), Data: our.Data}
+	hash, name := v.keys.hashR(v.gxi, v.gxr, s.spii, s.spir, v.saiB, id.Body()), "HASH_R"
+	if initiator {
+		hash, name = v.keys.hashI(v.gxi, v.gxr, s.spii, s.spir, v.saiB, id.Body()), "HASH_I"
+	}
+	ps := []wire.V1Payload{id}
+	if s.peer.Local.Method != AuthPubKey {
+		return append(ps, &wire.V1Hash{Data: hash}), nil
+	}
+	for _, c := range s.peer.Local.Certificates {
+		ps = append(ps, &wire.V1Cert{Encoding: wire.V1CertX509Sig, Data: c.Raw})
+	}
+	sig, err := s.peer.Local.Key.Sign(s.env.rand, hash, crypto.Hash(0))
+	if err != nil {
+		return nil, fmt.Errorf("ike: signing %s: %w", name, err)
+	}
+	return append(ps, &wire.V1Signature{Data: sig}), nil
+}
+
+// v1SealMainMode encrypts Main Mode message 5 or 6 with the Phase 1 IV,
+// which the last cipher block then replaces.
+func (s *session) v1SealMainMode(ps []wire.V1Payload) ([]byte, error) {
+	v := s.v1
+	body, err := wire.MarshalV1Payloads(ps)
 	if err != nil {
 		return nil, err
 	}
@@ -431,10 +463,6 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 	v.iv = last
 	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, wire.V1PayloadID), Encrypted: ct}
 	out.Header.Flags |= wire.V1FlagEncryption
-	v.phase = v1Authenticated
-	v.expires = s.env.now().Add(v1Grace(v.life))
-	v.share = nil
-	s.logger().Info("IKEv1 Main Mode authenticated", "id", remoteID.String())
 	return out.Marshal()
 }
 

@@ -82,21 +82,11 @@ func v1ESPTransform(spi []byte, t wire.V1Transform) (v1ESPOffer, error) {
 	}
 	p.add(Transform{Type: wire.TransformEncr, ID: uint16(encr), KeyBits: uint16(keyBits)})
 	aead := encr == wire.EncrAESGCM8 || encr == wire.EncrAESGCM12 || encr == wire.EncrAESGCM16
-	var integ wire.IntegID
-	switch auth {
-	case 0:
-		if !aead {
-			return o, errors.New("ike: ESP transform without authentication")
-		}
-	case wire.V1AuthAlgHMACSHA1:
-		integ = wire.IntegHMACSHA1_96
-	case wire.V1AuthAlgHMACSHA2256:
-		integ = wire.IntegHMACSHA2_256_128
-	case wire.V1AuthAlgHMACSHA2384:
-		integ = wire.IntegHMACSHA2_384_192
-	case wire.V1AuthAlgHMACSHA2512:
-		integ = wire.IntegHMACSHA2_512_256
-	default:
+	integ, ok := v1IntegByAuth(auth)
+	switch {
+	case auth == 0 && !aead:
+		return o, errors.New("ike: ESP transform without authentication")
+	case auth != 0 && !ok:
 		return o, fmt.Errorf("ike: unsupported ESP authentication %v", auth)
 	}
 	if aead && auth != 0 {
