@@ -25,18 +25,25 @@ type GatewayConfig struct {
 	// IKEHandler, when IKE is nil, receives the IKE datagrams instead (a
 	// hand-driven IKE, or none).
 	IKEHandler func(pkt []byte, ep esp.Endpoint)
-	Workers    int
-	PathMTU    int
-	Logger     *slog.Logger
+	// L2TP, when set, serves L2TP/IPsec clients: an LNS on UDP port 1701
+	// behind transport-mode SAs, with PPP and an address pool (see
+	// L2TPConfig). With IKE, the tunnels of a CHILD_SA that IKE removes
+	// for good are closed with it.
+	L2TP    *L2TPConfig
+	Workers int
+	PathMTU int
+	Logger  *slog.Logger
 }
 
 // Gateway is a running IPsec gateway: a TUN device, the sockets, and the ESP
 // engine between them, the way wireguard-go's device.NewDevice(tun, bind,
-// logger) composes a WireGuard peer. Policies and SAs are managed through
-// Engine (by hand, or by IKE).
+// logger) composes a WireGuard peer, with an optional IKE daemon and an
+// optional L2TP/IPsec service. Policies and SAs are managed through Engine
+// (by hand, or by IKE).
 type Gateway struct {
 	engine *esp.Engine
 	ike    *ike.Manager
+	l2tp   *L2TPService
 	log    *slog.Logger
 }
 
@@ -62,18 +69,45 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 		return nil, err
 	}
 	g.engine = e
+	if cfg.L2TP != nil {
+		if g.l2tp, err = newL2TPService(*cfg.L2TP, e, log); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	if cfg.IKE != nil {
 		c := *cfg.IKE
 		c.Dataplane, c.Sender = e, cfg.Bind
 		if c.Logger == nil {
 			c.Logger = log
 		}
+		if g.l2tp != nil {
+			user := c.OnEvent
+			c.OnEvent = func(ev ike.Event) {
+				if user != nil {
+					user(ev)
+				}
+				g.ikeEvent(ev)
+			}
+		}
 		if g.ike, err = ike.NewManager(c); err != nil {
+			if g.l2tp != nil {
+				g.l2tp.Close()
+			}
 			e.Close()
 			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// ikeEvent closes the L2TP tunnels of a CHILD_SA that IKE removed for good
+// (not replaced by a rekey): nothing can reach their clients any more, and
+// their addresses go back to the pool.
+func (g *Gateway) ikeEvent(ev ike.Event) {
+	if ev.Kind == ike.EventChildDown && !ev.Rekey && g.l2tp != nil {
+		g.l2tp.CloseConn(ev.Policy)
+	}
 }
 
 // IKE returns the gateway's IKE daemon, nil without one.
@@ -83,6 +117,9 @@ func (g *Gateway) IKE() *ike.Manager { return g.ike }
 // installed.
 func (g *Gateway) Engine() *esp.Engine { return g.engine }
 
+// L2TP returns the gateway's L2TP/IPsec service, nil without one.
+func (g *Gateway) L2TP() *L2TPService { return g.l2tp }
+
 // Start opens the sockets and starts moving packets.
 func (g *Gateway) Start() error {
 	if g.ike != nil {
@@ -91,12 +128,18 @@ func (g *Gateway) Start() error {
 	if err := g.engine.Start(); err != nil {
 		return err
 	}
+	if g.l2tp != nil {
+		g.l2tp.start()
+	}
 	g.log.Info("gateway started")
 	return nil
 }
 
 // Close stops the gateway and closes its TUN device and sockets.
 func (g *Gateway) Close() error {
+	if g.l2tp != nil {
+		g.l2tp.Close() // StopCCNs sent while the SAs and the Bind are there
+	}
 	if g.ike != nil {
 		g.ike.Close() // deletes sent to the peers while the Bind is open
 	}

@@ -26,7 +26,11 @@
 // on ports 500 and 4500 and raw ESP, batched; esp/esptest: an in-memory
 // network), SPD the policies of traffic selectors, and Engine moves packets
 // between a TUN device and a Bind through the SAs and policies installed in
-// it (see its doc comment for the pipeline).
+// it (see its doc comment for the pipeline). Some traffic ends in the process
+// instead: transport-mode SAs deliver UDP to a LocalConn (ListenLocal, for
+// L2TP on port 1701), packets the TUN device gives for an address with a
+// handler go to that handler (AddLocalAddr, for the addresses of PPP
+// clients), and WriteTUN writes what such clients send to the device.
 //
 // Buffers: Seal and Open work in place. Seal needs HeaderLen octets of room
 // before the packet and some after it; with Headroom and Tailroom to spare

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -152,6 +153,9 @@ type EngineStats struct {
 	NoPolicy, Dropped, Held, HeldDropped, UnknownSPI, PolicyMismatch uint64
 	SealErrors, OpenErrors, SendErrors, TooBig, MSSClamped           uint64
 	IKE, Keepalives, EventsDropped                                   uint64
+	// LocalAddr counts the packets read from the TUN device that went to
+	// a handler of AddLocalAddr instead of a policy.
+	LocalAddr uint64
 }
 
 // Engine moves packets between a TUN device and a Bind through ESP SAs:
@@ -171,6 +175,10 @@ type Engine struct {
 	reserved   map[uint32]struct{}                 // SPIs from AllocSPI not yet installed, under mu
 	locals     map[uint16]*LocalConn               // under mu
 	localsSnap atomic.Pointer[map[uint16]*LocalConn]
+	// localAddrs are the handlers of AddLocalAddr by destination; nil when
+	// there are none, so that the packet path pays one atomic load. It is
+	// replaced, never changed, under mu.
+	localAddrs atomic.Pointer[map[netip.Addr]func(pkt []byte)]
 	events     chan Event
 
 	bufs    sync.Pool // *packet
@@ -191,6 +199,7 @@ type Engine struct {
 type engineCounters struct {
 	noPolicy, dropped, held, heldDropped, unknownSPI, policyMismatch atomic.Uint64
 	sealErr, openErr, sendErr, tooBig, mss, ike, keepalive, evDrop   atomic.Uint64
+	localAddr                                                        atomic.Uint64
 }
 
 // saEntry is an installed SA and what the engine keeps about it.
@@ -234,6 +243,10 @@ type packet struct {
 	entry *saEntry
 	seq   uint64
 	err   error
+	// one is a one-packet batch for the Write and Send calls of single
+	// packets: the slice header lives in the pooled packet, so passing
+	// one[:] to an interface method allocates nothing.
+	one [1][]byte
 }
 
 // bufSize fits the largest IP packet with room around it.
@@ -308,7 +321,7 @@ func (e *Engine) Stats() EngineStats {
 		UnknownSPI: c.unknownSPI.Load(), PolicyMismatch: c.policyMismatch.Load(),
 		SealErrors: c.sealErr.Load(), OpenErrors: c.openErr.Load(), SendErrors: c.sendErr.Load(),
 		TooBig: c.tooBig.Load(), MSSClamped: c.mss.Load(), IKE: c.ike.Load(), Keepalives: c.keepalive.Load(),
-		EventsDropped: c.evDrop.Load(),
+		EventsDropped: c.evDrop.Load(), LocalAddr: c.localAddr.Load(),
 	}
 }
 

@@ -98,9 +98,10 @@ func (e *Engine) stopReader(pkts []*packet, err error, msg string) {
 	}
 }
 
-// route decides what happens to a packet read from the TUN device. It
-// returns true when the packet is to be sealed (its entry and sequence number
-// set), and otherwise has taken care of it.
+// route decides what happens to a packet read from the TUN device: a
+// handler of its destination (AddLocalAddr), else its policy. It returns true
+// when the packet is to be sealed (its entry and sequence number set), and
+// otherwise has taken care of it.
 func (e *Engine) route(p *packet) bool {
 	pkt := p.buf[p.start:p.end]
 	f, ok := ParseFlow(pkt)
@@ -108,6 +109,14 @@ func (e *Engine) route(p *packet) bool {
 		e.stats.dropped.Add(1)
 		e.release(p)
 		return false
+	}
+	if m := e.localAddrs.Load(); m != nil {
+		if h, ok := (*m)[f.Dst]; ok {
+			e.stats.localAddr.Add(1)
+			h(pkt)
+			e.release(p)
+			return false
+		}
 	}
 	_, st, ok := e.spd.Lookup(f)
 	if !ok {

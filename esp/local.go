@@ -181,7 +181,10 @@ func (c *LocalConn) WriteTo(b []byte, to LocalAddr) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := c.e.cfg.Bind.Send([][]byte{out}, ep); err != nil {
+	p.one[0] = out
+	err = c.e.cfg.Bind.Send(p.one[:], ep)
+	p.one[0] = nil
+	if err != nil {
 		return 0, err
 	}
 	return len(b), nil

@@ -492,6 +492,28 @@ func (s *Server) CloseSession(ref SessionRef, now time.Time) error {
 	return nil
 }
 
+// CloseConn ends at once, without a StopCCN, every tunnel whose Peer.Conn
+// is conn, and returns how many it ended: for when the transport that
+// carried them is gone (for L2TP/IPsec, the client's IPsec SA), so that
+// nothing could reach the peer and waiting for acknowledgments would only
+// hold the sessions' addresses. Their sessions and the tunnels are reported
+// down (EventSessionDown, EventTunnelDown).
+func (s *Server) CloseConn(conn uint64, now time.Time) int {
+	n := 0
+	for id, t := range s.tunnels {
+		if t.peer.Conn != conn {
+			continue
+		}
+		t.log.Info("L2TP tunnel closed: its transport is gone")
+		t.down("transport gone", now)
+		t.state = tunnelGone
+		delete(s.tunnels, id)
+		delete(s.byPeer, peerTunnel{t.peer, t.peerTID})
+		n++
+	}
+	return n
+}
+
 // Tunnels returns the number of tunnels, those being stopped included.
 func (s *Server) Tunnels() int { return len(s.tunnels) }
 
