@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ikego/ikego"
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike"
 	"github.com/ikego/ikego/ike/wire"
@@ -38,6 +39,10 @@ type Runtime struct {
 	TUN tun.Config
 	// Listen are the addresses to listen on; nil means all.
 	Listen []netip.Addr
+	// L2TP serves the L2TP/IPsec clients of the connections of type l2tp;
+	// nil without one. Its pool is routed into TUN and its LocalAddr is
+	// one of TUN's addresses.
+	L2TP *ikego.L2TPConfig
 	// Start names the connections to initiate at start-up, in file order.
 	Start []string
 	// Log is the checked log configuration.
@@ -56,7 +61,7 @@ type LogSettings struct {
 }
 
 // Subsystems of the log (log.debug).
-var subsystems = []string{"ike", "esp", "cfg", "net"}
+var subsystems = []string{"ike", "esp", "cfg", "net", "l2tp"}
 
 // Build checks cfg and turns it into a Runtime. It reads the certificate
 // files cfg names and changes nothing outside. Every error is a
@@ -76,8 +81,14 @@ var subsystems = []string{"ike", "esp", "cfg", "net"}
 //     names must exist;
 //   - start_action start needs a remote address to initiate to and a local
 //     address to initiate from;
-//   - IKEv1 (version 1 or both) and the types l2tp and xauth are refused
-//     as not implemented yet; IKEv1 would also allow only one local_ts.
+//   - IKEv1 (version 1 or both) takes one local_ts and one remote_ts (a
+//     Quick Mode negotiates one pair), RSA keys only for certificates, and
+//     the same method (psk or pubkey) on both ends, or xauth (hybrid) for
+//     type xauth; xauth and l2tp connections wait for their clients;
+//   - an l2tp connection is IKEv1 in transport mode without local_ts,
+//     remote_ts or vip, with one pool that is an IPv4 prefix from /16 to
+//     /30 and serves no connection of another type; all l2tp connections
+//     share that pool (one L2TP service) and need l2tp_users.
 func Build(cfg *Config) (*Runtime, error) {
 	b := &builder{cfg: cfg, rt: &Runtime{IKE: &ike.Config{}}, pools: map[string]*poolInfo{},
 		errs: slices.Clone(cfg.parseErrs)}
@@ -99,14 +110,20 @@ type builder struct {
 	pools   map[string]*poolInfo
 	ipv6    bool // IPv6 is used inside the tunnel
 	enabled int
+	// l2tpPool is the pool of the l2tp connections, which share it.
+	l2tpPool string
 }
 
 type poolInfo struct {
 	index  int // in Config.Pools
 	pool   *ike.Pool
+	prefix netip.Prefix // the pool's prefix, invalid for a range
 	routes []netip.Prefix
 	dns    []netip.Addr
 	used   bool
+	// l2tp and ike are the names of the first connection of type l2tp
+	// and of another type naming the pool: a pool serves one or the other.
+	l2tp, ike string
 }
 
 func (b *builder) fail(path, format string, args ...any) {
@@ -133,7 +150,7 @@ func (b *builder) global() {
 	for _, list := range []struct {
 		name  string
 		users []EAPUser
-	}{{"eap_users", cfg.EAPUsers}, {"xauth_users", cfg.XAuthUsers}} {
+	}{{"eap_users", cfg.EAPUsers}, {"xauth_users", cfg.XAuthUsers}, {"l2tp_users", cfg.L2TPUsers}} {
 		clear(seen)
 		for i, u := range list.users {
 			f := fmt.Sprintf("%s[%d]", list.name, i)
@@ -191,6 +208,7 @@ func (b *builder) global() {
 		}
 		var pool *ike.Pool
 		var routes []netip.Prefix
+		var prefix netip.Prefix
 		var err error
 		if pc.Addrs == "" {
 			b.fail(path+".addrs", "required: a prefix or a first-last range")
@@ -213,6 +231,7 @@ func (b *builder) global() {
 			}
 			pool, err = ike.NewPool(pc.Name, p)
 			routes = []netip.Prefix{p.Masked()}
+			prefix = p.Masked()
 		}
 		if err != nil {
 			b.fail(path+".addrs", "%q: %s", pc.Addrs, strings.TrimPrefix(err.Error(), "ike: "))
@@ -225,7 +244,7 @@ func (b *builder) global() {
 			}
 		}
 		spans = append(spans, span{first, last, path, pc.Name})
-		info := &poolInfo{index: i, pool: pool, routes: routes}
+		info := &poolInfo{index: i, pool: pool, prefix: prefix, routes: routes}
 		for j, s := range pc.DNS {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Zone() != "" {
@@ -287,7 +306,7 @@ func (b *builder) connection(c *Connection) {
 	}
 	enabled := c.Enabled == nil || *c.Enabled
 
-	netToNet, xauth := false, false
+	netToNet, xauth, isL2TP := false, false, false
 	switch c.Type {
 	case "", "host-to-net":
 	case "net-to-net":
@@ -295,24 +314,30 @@ func (b *builder) connection(c *Connection) {
 	case "xauth":
 		xauth = true
 	case "l2tp":
-		b.fail(f("type"), "l2tp is not supported yet (host-to-net, net-to-net or xauth)")
+		isL2TP = true
 	default:
-		b.fail(f("type"), "%q: want host-to-net, net-to-net or xauth", c.Type)
+		b.fail(f("type"), "%q: want host-to-net, net-to-net, xauth or l2tp", c.Type)
 	}
 	version := ike.VersionIKEv2
 	switch c.Version {
 	case "":
-		if xauth {
+		if xauth || isL2TP {
 			version = ike.VersionIKEv1
 		}
 	case "2":
 		if xauth {
 			b.fail(f("version"), "2: type xauth is IKEv1 (version 1 or both)")
 		}
+		if isL2TP {
+			b.fail(f("version"), "2: L2TP/IPsec clients speak IKEv1 (version 1)")
+		}
 	case "1":
 		version = ike.VersionIKEv1
 	case "both":
 		version = ike.VersionAny
+		if isL2TP {
+			b.fail(f("version"), "both: L2TP/IPsec clients speak IKEv1 (version 1)")
+		}
 	default:
 		b.fail(f("version"), "%q: want 1, 2 or both", c.Version)
 	}
@@ -341,7 +366,11 @@ func (b *builder) connection(c *Connection) {
 	}
 
 	// Traffic selectors.
-	if len(c.LocalTS) == 0 {
+	switch {
+	case isL2TP && len(c.LocalTS) > 0:
+		b.fail(f("local_ts"), "not for l2tp: the SA carries L2TP (UDP port 1701) between the client and our own address")
+	case isL2TP:
+	case len(c.LocalTS) == 0:
 		b.fail(f("local_ts"), "required: the subnets behind us (0.0.0.0/0, ::/0 for all traffic)")
 	}
 	child.LocalTS = b.selectors(f("local_ts"), c.LocalTS)
@@ -355,6 +384,9 @@ func (b *builder) connection(c *Connection) {
 		child.RemoteTS = b.selectors(f("remote_ts"), c.RemoteTS)
 	case len(c.RemoteTS) > 0:
 		b.fail(f("remote_ts"), "only for net-to-net: a host-to-net client's traffic selector is its virtual IP")
+	}
+	if isL2TP {
+		b.l2tpConn(c, p, child, enabled)
 	}
 
 	// Virtual IPs.
@@ -372,6 +404,16 @@ func (b *builder) connection(c *Connection) {
 			b.fail(fmt.Sprintf("%s[%d]", f("pools"), i), "%q: named twice", name)
 			continue
 		}
+		if isL2TP {
+			continue // b.l2tpConn checks it: PPP, not IKE, gives its addresses
+		}
+		if pi.ike == "" {
+			pi.ike = c.Name
+		}
+		if pi.l2tp != "" {
+			b.fail(fmt.Sprintf("%s[%d]", f("pools"), i), "%q: the pool of l2tp connection %q; a pool serves L2TP or IKE clients, not both", name, pi.l2tp)
+			continue
+		}
 		pools = append(pools, pi)
 		p.Pools = append(p.Pools, name)
 		for _, a := range pi.dns {
@@ -386,7 +428,9 @@ func (b *builder) connection(c *Connection) {
 	if !netToNet && len(c.Pools) == 0 && c.Type != "l2tp" && c.Type != "xauth" {
 		b.warn(f("pools"), "a host-to-net connection without pools gives clients no virtual IP; traffic to their own addresses is not routed into the tunnel")
 	}
-	b.vips(c, pools, enabled)
+	if !isL2TP {
+		b.vips(c, pools, enabled)
+	}
 
 	p.DPDDelay = time.Duration(b.cfg.DPDDelay)
 	switch c.DPDAction {
@@ -414,8 +458,16 @@ func (b *builder) connection(c *Connection) {
 	}
 	b.lifetime(c, child)
 	switch c.Mode {
-	case "", "tunnel":
+	case "":
 		child.Mode = esp.ModeTunnel
+		if isL2TP {
+			child.Mode = esp.ModeTransport
+		}
+	case "tunnel":
+		child.Mode = esp.ModeTunnel
+		if isL2TP {
+			b.fail(f("mode"), "tunnel: L2TP/IPsec is transport mode")
+		}
 	case "transport":
 		child.Mode = esp.ModeTransport
 	default:
@@ -455,6 +507,97 @@ func (b *builder) connection(c *Connection) {
 	if start {
 		b.rt.Start = append(b.rt.Start, c.Name)
 	}
+}
+
+// The proposals of an l2tp connection without proposals or esp_proposals,
+// before the defaults (unless strict): the clients built into Windows
+// (7 to 11, unless told otherwise in the registry), iOS and Android offer
+// MODP-1024 with SHA-1 in Main Mode and AES-CBC with SHA-1 for ESP, which
+// our defaults leave out.
+const (
+	l2tpIKEProposals = "aes256-sha256-modp2048, aes256-sha1-modp2048, aes128-sha1-modp2048, " +
+		"aes256-sha256-modp1024, aes256-sha1-modp1024, aes128-sha1-modp1024"
+	l2tpESPProposals = "aes256-sha256, aes256-sha1, aes128-sha1"
+)
+
+// l2tpConn checks what a connection of type l2tp needs and sets up the
+// L2TP/IPsec service: one IPv4 pool given as a prefix (every l2tp
+// connection shares the service, so they name the same pool), l2tp_users,
+// clients that come to us.
+func (b *builder) l2tpConn(c *Connection, p *ike.PeerConfig, child *ike.ChildConfig, enabled bool) {
+	path := "connections." + c.Name
+	if len(c.VIP) > 0 {
+		b.fail(path+".vip", "not for l2tp: PPP gives each call an address of the pool")
+	}
+	switch c.StartAction {
+	case "", "none", "add":
+	default:
+		b.fail(path+".start_action", "%s: l2tp connections wait for their clients (none)", c.StartAction)
+	}
+	if c.Aggressive {
+		b.fail(path+".aggressive", "not for l2tp: L2TP/IPsec clients use Main Mode")
+	}
+	if c.Pull != nil {
+		b.fail(path+".pull", "not for l2tp: PPP, not Mode Config, gives the address")
+	}
+	if len(c.Proposals) == 0 {
+		p.IKEProposals = ike.MustParseProposals(l2tpIKEProposals, wire.ProtocolIKE)
+	}
+	if len(c.ESPProposals) == 0 {
+		child.ESPProposals = ike.MustParseProposals(l2tpESPProposals, wire.ProtocolESP)
+	}
+	if len(b.cfg.L2TPUsers) == 0 {
+		b.fail(path+".type", "l2tp needs l2tp_users")
+	}
+	if len(c.Pools) != 1 {
+		b.fail(path+".pools", "l2tp takes one pool (an IPv4 prefix): the addresses PPP gives; %d are given", len(c.Pools))
+		return
+	}
+	pi := b.pools[c.Pools[0]]
+	field := path + ".pools[0]"
+	switch {
+	case pi == nil:
+		return // connection() said so
+	case !pi.prefix.IsValid() || !pi.prefix.Addr().Is4() || pi.prefix.Bits() < 16 || pi.prefix.Bits() > 30:
+		b.fail(field, "%q: an l2tp pool is an IPv4 prefix from /16 to /30, not %s", c.Pools[0], b.cfg.Pools[pi.index].Addrs)
+		return
+	case pi.ike != "":
+		b.fail(field, "%q: the pool of connection %q; a pool serves L2TP or IKE clients, not both", c.Pools[0], pi.ike)
+		return
+	case b.l2tpPool != "" && b.l2tpPool != c.Pools[0]:
+		b.fail(field, "%q: l2tp connections share one pool, and an earlier one names %q", c.Pools[0], b.l2tpPool)
+		return
+	}
+	b.l2tpPool = c.Pools[0]
+	if pi.l2tp == "" {
+		pi.l2tp = c.Name
+	}
+	var dns []netip.Addr
+	for _, a := range pi.dns {
+		if a.Is4() && len(dns) < 2 {
+			dns = append(dns, a)
+		}
+	}
+	if len(dns) < len(pi.dns) {
+		b.warn(fmt.Sprintf("pools[%d].dns", pi.index), "PPP gives L2TP clients up to two IPv4 DNS servers: %v", dns)
+	}
+	if !enabled || b.rt.L2TP != nil {
+		return
+	}
+	pi.used = true
+	users := map[string]string{}
+	for _, u := range b.cfg.L2TPUsers {
+		users[u.ID] = u.Secret
+	}
+	local := pi.prefix.Addr().Next()
+	b.rt.L2TP = &ikego.L2TPConfig{
+		Pool: pi.prefix, LocalAddr: local, DNS: dns,
+		Password: func(user string) (string, bool) {
+			pw, ok := users[user]
+			return pw, ok
+		},
+	}
+	b.rt.TUN.Addrs = append(b.rt.TUN.Addrs, netip.PrefixFrom(local, 32))
 }
 
 // addrs parses local_addrs or remote_addrs: addresses, prefixes, ranges.

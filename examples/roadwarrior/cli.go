@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -312,6 +313,13 @@ func printInfo(w io.Writer, in *ConnInfo, now time.Time) {
 				fmt.Fprintf(w, "        installed %s ago, rekey %s\n", ago(now, ch.Installed), rekeyIn(now, ch.RekeyFrom, ch.RekeyBy))
 			}
 			fmt.Fprintf(w, "        local  %s\n        remote %s\n", strings.Join(ch.LocalTS, " "), strings.Join(ch.RemoteTS, " "))
+			for _, l := range ch.L2TP {
+				state := "connecting"
+				if l.Up {
+					state = "up"
+				}
+				fmt.Fprintf(w, "        l2tp: user %s, address %s, %s\n", cmp.Or(l.User, "(not yet authenticated)"), cmp.Or(l.Addr, "(none yet)"), state)
+			}
 		}
 	}
 }

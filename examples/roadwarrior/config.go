@@ -53,6 +53,10 @@ type Config struct {
 	// XAuthUsers are the XAuth users of connections of type xauth
 	// (swanctl's xauth secrets): name and password, secrets as EAPUsers.
 	XAuthUsers []EAPUser `yaml:"xauth_users"`
+	// L2TPUsers are the PPP users of connections of type l2tp (pppd's
+	// chap-secrets): name and password for CHAP-MD5 and MS-CHAPv2, secrets
+	// as EAPUsers.
+	L2TPUsers []EAPUser `yaml:"l2tp_users"`
 	// Connections are the connections by name, in the order of the file:
 	// for an incoming IKE SA, the first connection whose addresses and
 	// identities match is used (as in strongSwan).
@@ -121,7 +125,7 @@ type LogConfig struct {
 	Level string `yaml:"level"`
 	// Debug turns debug lines on for some subsystems only, whatever Level
 	// says: ike (the IKE daemon), esp (the dataplane), cfg (this program:
-	// configuration, start-up) and net (the sockets).
+	// configuration, start-up), net (the sockets) and l2tp (L2TP and PPP).
 	Debug List `yaml:"debug"`
 }
 
@@ -146,7 +150,10 @@ type Connection struct {
 	// LocalTS and RemoteTS) or xauth (XAuth host-to-net: IKEv1 clients
 	// authenticate with the PSK, then with a name and password of
 	// xauth_users, as the IPsec clients built into iOS, macOS and Android
-	// do). l2tp is not supported yet.
+	// do) or l2tp (L2TP/IPsec: IKEv1 with a PSK or certificates, a
+	// transport-mode SA for UDP port 1701, then PPP with a name and
+	// password of l2tp_users; the client gets an address of its one pool,
+	// which must be an IPv4 prefix used by no other type of connection).
 	Type string `yaml:"type"`
 	// Version is the IKE version: 2 (the default, 1 for type xauth), 1, or
 	// both (IKEv1 or IKEv2, whichever the client speaks). IKEv1 is served

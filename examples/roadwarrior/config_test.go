@@ -134,6 +134,8 @@ func TestConfigErrors(t *testing.T) {
 		{"connections.rw.psk", "-"}, {"pki.dir", store}}
 	netToNet := []edit{{"connections.rw.type", "net-to-net"}, {"connections.rw.pools", "-"},
 		{"connections.rw.remote_ts", "198.18.2.0/24"}}
+	l2tpConn := []edit{{"connections.rw.type", "l2tp"}, {"connections.rw.local_ts", "-"}, {"l2tp_users", "[{id: alice, secret: alice-pw}]"}}
+	l2 := func(more ...edit) []edit { return append(slices.Clone(l2tpConn), more...) }
 	for _, tc := range []struct {
 		name  string
 		edits []edit
@@ -181,10 +183,33 @@ func TestConfigErrors(t *testing.T) {
 
 		// Connections.
 		{"connection name", []edit{{"connections.rw.remark", "x"}, {"connections.r w", "{}"}}, `connections.r w: "r w": a connection name`},
-		{"type l2tp", []edit{{"connections.rw.type", "l2tp"}}, "connections.rw.type: l2tp is not supported yet"},
 		{"type xauth without users", []edit{{"connections.rw.type", "xauth"}, {"connections.rw.local_ts", "203.0.113.0/26"}}, "connections.rw.type: xauth needs xauth_users"},
 		{"type xauth with version 2", []edit{{"connections.rw.type", "xauth"}, {"connections.rw.version", "2"}}, "connections.rw.version: 2: type xauth is IKEv1"},
-		{"type unknown", []edit{{"connections.rw.type", "site"}}, `connections.rw.type: "site": want host-to-net, net-to-net or xauth`},
+		{"type unknown", []edit{{"connections.rw.type", "site"}}, `connections.rw.type: "site": want host-to-net, net-to-net, xauth or l2tp`},
+		{"l2tp without users", []edit{{"connections.rw.type", "l2tp"}, {"connections.rw.local_ts", "-"}}, "connections.rw.type: l2tp needs l2tp_users"},
+		{"l2tp with version 2", l2(edit{"connections.rw.version", "2"}), "connections.rw.version: 2: L2TP/IPsec clients speak IKEv1"},
+		{"l2tp with version both", l2(edit{"connections.rw.version", "both"}), "connections.rw.version: both: L2TP/IPsec clients speak IKEv1"},
+		{"l2tp with local_ts", l2(edit{"connections.rw.local_ts", "10.0.0.0/8"}), "connections.rw.local_ts: not for l2tp"},
+		{"l2tp in tunnel mode", l2(edit{"connections.rw.mode", "tunnel"}), "connections.rw.mode: tunnel: L2TP/IPsec is transport mode"},
+		{"l2tp with a vip", l2(edit{"connections.rw.vip", "198.18.200.5"}), "connections.rw.vip: not for l2tp"},
+		{"l2tp initiating", l2(edit{"connections.rw.start_action", "start"}), "connections.rw.start_action: start: l2tp connections wait for their clients"},
+		{"l2tp aggressive", l2(edit{"connections.rw.aggressive", "true"}), "connections.rw.aggressive: not for l2tp"},
+		{"l2tp pull", l2(edit{"connections.rw.pull", "false"}), "connections.rw.pull: not for l2tp"},
+		{"l2tp without a pool", l2(edit{"connections.rw.pools", "-"}), "connections.rw.pools: l2tp takes one pool"},
+		{"l2tp with two pools", l2(edit{"connections.rw.pools", "[rw4, rw6]"}), "connections.rw.pools: l2tp takes one pool"},
+		{"l2tp with an IPv6 pool", l2(edit{"connections.rw.pools", "rw6"}), `connections.rw.pools[0]: "rw6": an l2tp pool is an IPv4 prefix from /16 to /30`},
+		{"l2tp with a range pool", l2(edit{"pools", "[{name: rw4, addrs: 198.18.200.10-198.18.200.20}]"}), `connections.rw.pools[0]: "rw4": an l2tp pool is an IPv4 prefix`},
+		{"l2tp with hybrid", l2(append(slices.Clone(pubkey), edit{"connections.rw.remote.auth", "xauth"})...), "connections.rw.remote.auth: xauth (hybrid) needs type xauth"},
+		{"l2tp pool used by IKE", l2(edit{"connections.rw2", "{local: {auth: psk}, remote: {auth: psk}, psk: ikego-psk-0123456789abcdef, local_ts: 10.0.0.0/8, pools: rw4}"}),
+			`connections.rw2.pools[0]: "rw4": the pool of l2tp connection "rw"`},
+		{"IKE pool used by l2tp", []edit{{"connections.rw2", "{type: l2tp, local: {auth: psk}, remote: {auth: psk}, psk: ikego-psk-0123456789abcdef, pools: rw4}"},
+			{"l2tp_users", "[{id: alice, secret: alice-pw}]"}},
+			`connections.rw2.pools[0]: "rw4": the pool of connection "rw"`},
+		{"l2tp connections with two pools", l2(edit{"pools", "[{name: rw4, addrs: 198.18.200.0/28}, {name: l2, addrs: 198.18.201.0/28}]"},
+			edit{"connections.rw2", "{type: l2tp, local: {auth: psk}, remote: {auth: psk}, psk: ikego-psk-0123456789abcdef, pools: l2}"}),
+			`connections.rw2.pools[0]: "l2": l2tp connections share one pool`},
+		{"l2tp user empty", []edit{{"l2tp_users", "[{id: '', secret: x}]"}}, "l2tp_users[0].id: empty"},
+		{"l2tp user twice", []edit{{"l2tp_users", "[{id: bob, secret: x}, {id: bob, secret: y}]"}}, `l2tp_users[1].id: "bob": given twice`},
 		{"version 3", []edit{{"connections.rw.version", "3"}}, `connections.rw.version: "3": want 1, 2 or both`},
 		{"several local subnets with IKEv1", []edit{{"connections.rw.version", "1"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
 		{"several local subnets with both", []edit{{"connections.rw.version", "both"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
@@ -347,13 +372,18 @@ func TestExampleConfig(t *testing.T) {
 	for _, p := range rt.IKE.Peers {
 		names = append(names, p.Name)
 	}
-	if fmt.Sprint(names) != "[carol everybody staff-certs cisco-ipsec]" {
+	if fmt.Sprint(names) != "[carol everybody staff-certs cisco-ipsec l2tp]" {
 		t.Errorf("connections %v, want the enabled ones in file order", names)
 	}
 	if x := rt.IKE.Peers[3]; x.Version != ike.VersionIKEv1 || x.Remote.XAuthPassword == nil {
 		t.Errorf("cisco-ipsec: version %v, XAuth %v", x.Version, x.Remote.XAuthPassword != nil)
 	} else if pw, ok := x.Remote.XAuthPassword("bob"); !ok || pw != "change-me-bob" {
 		t.Errorf("cisco-ipsec: bob's password %q %v", pw, ok)
+	}
+	if l := rt.L2TP; l == nil || l.Pool != netip.MustParsePrefix("198.18.202.0/24") || rt.IKE.Peers[4].Children[0].Mode != esp.ModeTransport {
+		t.Errorf("l2tp: service %+v", l)
+	} else if pw, ok := l.Password("dave"); !ok || pw != "change-me-dave" {
+		t.Errorf("l2tp: dave's password %q %v", pw, ok)
 	}
 	if rt.Listen != nil || rt.TUN.Name != "ikego%d" || rt.TUN.MTU != 1400 {
 		t.Errorf("listen %v, tun %+v", rt.Listen, rt.TUN)
@@ -704,6 +734,21 @@ func TestCheckFlag(t *testing.T) {
 	if strings.Contains(out.String()+errb.String(), "0123456789abcdef") {
 		t.Errorf("the summary shows the PSK:\n%s", out.String())
 	}
+	l2tpFile := filepath.Join(dir, "l2tp.yaml")
+	os.WriteFile(l2tpFile, configWith(t, edit{"connections.rw.type", "l2tp"}, edit{"connections.rw.local_ts", "-"},
+		edit{"l2tp_users", "[{id: alice, secret: alice-secret-pw}]"}), 0o600)
+	out.Reset()
+	if st := run([]string{"-config", l2tpFile, "-check"}, &out, &errb); st != 0 {
+		t.Fatalf("-check of an l2tp file: %d\n%s", st, errb.String())
+	}
+	for _, w := range []string{"connection rw: l2tp, IKEv1", "l2tp:        UDP 1701 in transport-mode SAs, PPP addresses from 198.18.200.0/28 (ours 198.18.200.1)", "1 users"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("summary lacks %q:\n%s", w, out.String())
+		}
+	}
+	if strings.Contains(out.String()+errb.String(), "alice-secret-pw") {
+		t.Errorf("the summary shows an L2TP password:\n%s", out.String())
+	}
 
 	out.Reset()
 	errb.Reset()
@@ -957,5 +1002,71 @@ func TestIKEv1Options(t *testing.T) {
 	}
 	if p := rt.IKE.Peers[0]; p.Aggressive || p.ModeConfigPush || p.Remote.XAuthPassword != nil {
 		t.Errorf("defaults: aggressive %v, push %v, XAuth %v", p.Aggressive, p.ModeConfigPush, p.Remote.XAuthPassword != nil)
+	}
+}
+
+// TestL2TPConnection: a connection of type l2tp is an IKEv1 responder for
+// transport-mode SAs to our own address, with proposals the built-in
+// clients offer, and sets up the L2TP service: its pool (routed into the
+// TUN device, whose link address the device holds), DNS and l2tp_users;
+// IKE hands out none of the pool's addresses.
+func TestL2TPConnection(t *testing.T) {
+	rt, err := check(configWith(t, edit{"connections.rw.type", "l2tp"}, edit{"connections.rw.local_ts", "-"},
+		edit{"connections.rw.remote.id", "-"}, edit{"l2tp_users", "[{id: alice, secret: alice-pw}]"},
+		edit{"log.debug", "l2tp"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rt.IKE.Peers[0]
+	c := p.Children[0]
+	if p.Version != ike.VersionIKEv1 || c.Mode != esp.ModeTransport || len(c.LocalTS) != 0 || len(c.RemoteTS) != 0 || len(p.Pools) != 0 {
+		t.Errorf("peer: version %v, mode %v, local_ts %v, remote_ts %v, pools %v", p.Version, c.Mode, c.LocalTS, c.RemoteTS, p.Pools)
+	}
+	modp1024 := false
+	for _, pr := range p.IKEProposals {
+		for _, g := range pr.KE {
+			modp1024 = modp1024 || g.ID == uint16(ike.GroupMODP1024)
+		}
+	}
+	if !modp1024 || len(c.ESPProposals) == 0 {
+		t.Errorf("proposals for the built-in clients: IKE %v, ESP %v", p.IKEProposals, c.ESPProposals)
+	}
+	l := rt.L2TP
+	if l == nil {
+		t.Fatal("no L2TP service")
+	}
+	pool, local := netip.MustParsePrefix("198.18.200.0/28"), netip.MustParseAddr("198.18.200.1")
+	if l.Pool != pool || l.LocalAddr != local || !slices.Equal(l.DNS, []netip.Addr{netip.MustParseAddr("198.51.100.53")}) {
+		t.Errorf("L2TP: pool %v, local %v, DNS %v", l.Pool, l.LocalAddr, l.DNS)
+	}
+	if pw, ok := l.Password("alice"); !ok || pw != "alice-pw" {
+		t.Errorf("alice: %q %v", pw, ok)
+	}
+	if _, ok := l.Password("mallory"); ok {
+		t.Error("an unknown user has a password")
+	}
+	if !slices.Contains(rt.TUN.Routes, pool) || !slices.Contains(rt.TUN.Addrs, netip.PrefixFrom(local, 32)) {
+		t.Errorf("TUN: routes %v, addrs %v", rt.TUN.Routes, rt.TUN.Addrs)
+	}
+
+	// Configured proposals replace those of the built-in clients; a
+	// disabled l2tp connection sets up no service.
+	rt, err = check(configWith(t, edit{"connections.rw.type", "l2tp"}, edit{"connections.rw.local_ts", "-"},
+		edit{"l2tp_users", "[{id: alice, secret: alice-pw}]"}, edit{"connections.rw.proposals", "aes256-sha256-modp2048"},
+		edit{"connections.rw2", "{local: {auth: psk}, remote: {auth: psk}, psk: ikego-psk-0123456789abcdef, local_ts: 10.0.0.0/8, pools: rw6}"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.IKE.Peers[0].IKEProposals; len(got) != 1 || got[0].String() != "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048" {
+		t.Errorf("configured proposals: %v", got)
+	}
+	rt, err = check(configWith(t, edit{"connections.rw.type", "l2tp"}, edit{"connections.rw.local_ts", "-"},
+		edit{"l2tp_users", "[{id: alice, secret: alice-pw}]"}, edit{"connections.rw.enabled", "false"},
+		edit{"connections.rw2", "{local: {auth: psk}, remote: {auth: psk}, psk: ikego-psk-0123456789abcdef, local_ts: 10.0.0.0/8, pools: rw6}"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.L2TP != nil || slices.Contains(rt.TUN.Routes, pool) {
+		t.Errorf("disabled l2tp connection: service %v, routes %v", rt.L2TP, rt.TUN.Routes)
 	}
 }

@@ -239,6 +239,17 @@ type ChildSAState struct {
 	PacketsIn  uint64 `json:"packets_in"`
 	BytesOut   uint64 `json:"bytes_out"`
 	PacketsOut uint64 `json:"packets_out"`
+	// L2TP are the L2TP/IPsec calls the CHILD_SA carries (type l2tp).
+	L2TP []L2TPCall `json:"l2tp,omitempty"`
+}
+
+// L2TPCall is a PPP call of an L2TP/IPsec client in ChildSAState.
+type L2TPCall struct {
+	// User is the PPP user, once authenticated; Addr the address PPP
+	// gave, once given; Up is true when packets flow.
+	User string `json:"user,omitempty"`
+	Addr string `json:"addr,omitempty"`
+	Up   bool   `json:"up"`
 }
 
 // ReloadResult lists the connections by what a change of the
@@ -314,8 +325,10 @@ func (r tunRoutes) DelRoute(p netip.Prefix) error { return tun.DelRoute(r.dev, p
 // and is held for each change, from the build to the write-back, but not
 // while a verb waits for the peers.
 type controller struct {
-	ike    ikeControl
-	usage  func(k esp.SAKey) (packets, bytes uint64, ok bool)
+	ike   ikeControl
+	usage func(k esp.SAKey) (packets, bytes uint64, ok bool)
+	// l2tp lists the calls of the L2TP service; nil without one.
+	l2tp   func() []ikego.L2TPSession
 	routes routeTable // nil: routes are not changed
 	path   string
 	log    *slog.Logger
@@ -383,6 +396,9 @@ func startControl(c controlConfig) (*controlServer, error) {
 		}
 		p, b := sa.Usage()
 		return p, b, true
+	}
+	if svc := c.Gateway.L2TP(); svc != nil {
+		ctl.l2tp = svc.Sessions
 	}
 	if c.TUN != "" {
 		ctl.routes = tunRoutes{dev: c.TUN, table: c.Runtime.TUN.Table}
@@ -747,11 +763,28 @@ func (c *controller) info(name string) Response {
 	if p != nil {
 		in.Initiates = p.RemoteHost.IsValid() && p.LocalAddr.IsValid()
 	}
+	var calls []ikego.L2TPSession
+	if c.l2tp != nil {
+		calls = c.l2tp()
+	}
 	for _, sa := range sas {
 		if sa.Peer != name {
 			continue
 		}
-		in.IKESAs = append(in.IKESAs, c.saStatus(sa, p))
+		st := c.saStatus(sa, p)
+		for i, ch := range sa.Children {
+			for _, call := range calls {
+				if call.PolicyID != ch.Policy {
+					continue
+				}
+				lc := L2TPCall{User: call.User, Up: call.Up}
+				if call.Addr.IsValid() {
+					lc.Addr = call.Addr.String()
+				}
+				st.ChildSAs[i].L2TP = append(st.ChildSAs[i].L2TP, lc)
+			}
+		}
+		in.IKESAs = append(in.IKESAs, st)
 	}
 	return Response{Info: in, Now: now}
 }

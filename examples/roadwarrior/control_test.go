@@ -455,9 +455,25 @@ func TestControlInfo(t *testing.T) {
 		t.Errorf("CHILD rekey %v to %v, installed %v", ch.RekeyFrom, ch.RekeyBy, ch.Installed)
 	}
 
+	// The L2TP calls a CHILD_SA carries are listed with it (the service's
+	// own tests run real calls; here its list is given).
+	policy := e.gw.IKE().SAs()[0].Children[0].Policy
+	e.srv.ctl.mu.Lock()
+	e.srv.ctl.l2tp = func() []ikego.L2TPSession {
+		return []ikego.L2TPSession{{PolicyID: policy, User: "dave", Addr: netip.MustParseAddr("198.18.202.2"), Up: true},
+			{PolicyID: policy + 1000, User: "eve", Addr: netip.MustParseAddr("198.18.202.3"), Up: true}}
+	}
+	e.srv.ctl.mu.Unlock()
+	r = e.call("info", "rw")
+	if r.Info == nil || len(r.Info.IKESAs) != 1 || len(r.Info.IKESAs[0].ChildSAs) != 1 ||
+		!slices.Equal(r.Info.IKESAs[0].ChildSAs[0].L2TP, []L2TPCall{{User: "dave", Addr: "198.18.202.2", Up: true}}) {
+		t.Errorf("info with L2TP calls: %+v", r.Info)
+	}
+
 	out, _ := e.mustCLI(0, "info", "rw")
 	for _, want := range []string{
 		"rw: host-to-net, enabled, Established, 1 client(s)",
+		"l2tp: user dave, address 198.18.202.2, up",
 		"remote:    psk client1@example.com",
 		"virtual IPs 198.18.200.1",
 		"ESTABLISHED, IKEv2 responder",

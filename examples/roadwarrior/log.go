@@ -12,7 +12,7 @@ import (
 // loggers are the loggers of the subsystems (log.debug): each line carries
 // "subsys", and each subsystem has its own lowest level.
 type loggers struct {
-	cfg, ike, esp, net *slog.Logger
+	cfg, ike, esp, net, l2tp *slog.Logger
 }
 
 func newLoggers(w io.Writer, s LogSettings) loggers {
@@ -32,7 +32,7 @@ func newLoggers(w io.Writer, s LogSettings) loggers {
 		}
 		return slog.New(&levelHandler{h: h.WithAttrs([]slog.Attr{slog.String("subsys", name)}), min: level})
 	}
-	return loggers{cfg: sub("cfg"), ike: sub("ike"), esp: sub("esp"), net: sub("net")}
+	return loggers{cfg: sub("cfg"), ike: sub("ike"), esp: sub("esp"), net: sub("net"), l2tp: sub("l2tp")}
 }
 
 // levelHandler passes on the records from its level up.

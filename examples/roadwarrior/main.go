@@ -1,7 +1,8 @@
-// Command roadwarrior is ikego's VPN server: an IKEv2 gateway for
-// roadwarrior clients (strongSwan, the built-in clients of Windows, macOS,
-// iOS and Android) and for net-to-net tunnels, configured by one YAML file
-// whose names follow strongSwan's swanctl.conf.
+// Command roadwarrior is ikego's VPN server: an IKEv2 and IKEv1 gateway for
+// roadwarrior clients (strongSwan, and the IKEv2, IPsec XAuth and
+// L2TP/IPsec clients built into Windows, macOS, iOS and Android) and for
+// net-to-net tunnels, configured by one YAML file whose names follow
+// strongSwan's swanctl.conf.
 //
 //	roadwarrior                          run on the embedded default (state in -state)
 //	roadwarrior -config rw.yaml          run the gateway on a file
@@ -18,6 +19,7 @@
 //
 // It creates a TUN device with routes to the virtual IP pools (and to the
 // remote subnets of net-to-net connections), listens on UDP 500 and 4500,
+// serves L2TP (UDP 1701) inside the transport-mode SAs of l2tp connections,
 // initiates the connections with start_action start, and logs to standard
 // error. SIGINT or SIGTERM deletes the IKE SAs (the peers are told) and
 // ends it with status 0. Running needs root or CAP_NET_ADMIN (and
@@ -33,11 +35,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/ikego/ikego"
@@ -206,7 +210,8 @@ func serve(rt *Runtime, log loggers, opts serveOptions) error {
 		logEv(e)
 		mx.onEvent(e)
 	}
-	g, err := ikego.NewGateway(ikego.GatewayConfig{TUN: dev, Bind: bind, IKE: &ikeCfg, Logger: log.esp})
+	l2tpCfg, l2tpChanged := l2tpService(rt, log.l2tp)
+	g, err := ikego.NewGateway(ikego.GatewayConfig{TUN: dev, Bind: bind, IKE: &ikeCfg, L2TP: l2tpCfg, Logger: log.esp})
 	if err != nil {
 		dev.Close()
 		bind.Close()
@@ -231,7 +236,10 @@ func serve(rt *Runtime, log loggers, opts serveOptions) error {
 		return err
 	}
 	ctl, err := startControl(controlConfig{Socket: opts.socket, ConfigPath: opts.configPath, Config: opts.config,
-		Runtime: rt, Gateway: g, TUN: name, Log: log.cfg, OnChange: mx.update})
+		Runtime: rt, Gateway: g, TUN: name, Log: log.cfg, OnChange: func(rt *Runtime) {
+			mx.update(rt)
+			l2tpChanged(rt)
+		}})
 	if err != nil {
 		g.Close()
 		return err
@@ -293,6 +301,10 @@ func summary(w io.Writer, file string, cfg *Config, rt *Runtime) {
 		}
 		fmt.Fprintln(w)
 	}
+	if l := rt.L2TP; l != nil {
+		fmt.Fprintf(w, "l2tp:        UDP %d in transport-mode SAs, PPP addresses from %s (ours %s), dns %v, %d users\n",
+			ikego.L2TPPort, l.Pool, l.LocalAddr, l.DNS, len(cfg.L2TPUsers))
+	}
 	for _, c := range cfg.Connections {
 		var p *ike.PeerConfig
 		for _, q := range rt.IKE.Peers {
@@ -308,7 +320,11 @@ func summary(w io.Writer, file string, cfg *Config, rt *Runtime) {
 		if typ == "" {
 			typ = "host-to-net"
 		}
-		fmt.Fprintf(w, "connection %s: %s, IKEv2", c.Name, typ)
+		version := map[ike.Version]string{ike.VersionIKEv1: "IKEv1", ike.VersionAny: "IKEv1 or IKEv2"}[p.Version]
+		if version == "" {
+			version = "IKEv2"
+		}
+		fmt.Fprintf(w, "connection %s: %s, %s", c.Name, typ, version)
 		if c.Remark != "" {
 			fmt.Fprintf(w, " (%s)", c.Remark)
 		}
@@ -344,4 +360,40 @@ func summary(w io.Writer, file string, cfg *Config, rt *Runtime) {
 	for _, warn := range rt.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
+}
+
+// l2tpService returns the L2TP/IPsec service of rt for the Gateway (nil
+// without an l2tp connection), and what to call with each later build: the
+// l2tp_users of a reload take effect at once; a new or changed pool, or
+// the first l2tp connection, at the next start, as the log then says.
+func l2tpService(rt *Runtime, log *slog.Logger) (*ikego.L2TPConfig, func(*Runtime)) {
+	var password atomic.Pointer[func(string) (string, bool)]
+	refuse := func(string) (string, bool) { return "", false }
+	var running *ikego.L2TPConfig
+	if rt.L2TP != nil {
+		c := *rt.L2TP
+		c.Logger = log
+		pw := c.Password // not &c.Password, which the next line changes
+		password.Store(&pw)
+		c.Password = func(user string) (string, bool) { return (*password.Load())(user) }
+		running = &c
+	}
+	changed := func(rt *Runtime) {
+		switch {
+		case rt.L2TP == nil && running != nil:
+			password.Store(&refuse)
+			log.Warn("no enabled l2tp connection any more: L2TP clients are refused; the service stops at the next start")
+		case rt.L2TP == nil:
+		case running == nil:
+			log.Warn("an l2tp connection was added: the L2TP service starts at the next start")
+		default:
+			pw := rt.L2TP.Password
+			password.Store(&pw)
+			if rt.L2TP.Pool != running.Pool || !slices.Equal(rt.L2TP.DNS, running.DNS) {
+				log.Warn("the l2tp pool changed: it takes effect at the next start", "running", running.Pool.String(),
+					"configured", rt.L2TP.Pool.String())
+			}
+		}
+	}
+	return running, changed
 }
