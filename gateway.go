@@ -70,7 +70,7 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 	}
 	g.engine = e
 	if cfg.L2TP != nil {
-		if g.l2tp, err = newL2TPService(*cfg.L2TP, e, log); err != nil {
+		if g.l2tp, err = newL2TPService(*cfg.L2TP, e, cfg.PathMTU, log); err != nil {
 			e.Close()
 			return nil, err
 		}

@@ -45,7 +45,9 @@ type L2TPConfig struct {
 	// Logger means the service's.
 	L2TP l2tp.Config
 	// PPP is the template of every call's PPP configuration: the CHAP
-	// algorithms, MRU, echo keepalives, timers, Name and Rand. Its Secret,
+	// algorithms, MRU (zero: the largest client packet that fits one
+	// outer packet of GatewayConfig.PathMTU, which TCP SYNs both ways are
+	// clamped to as well), echo keepalives, timers, Name and Rand. Its Secret,
 	// AssignAddr, LocalAddr and DNS are the service's (from the fields
 	// above) and ignored here; a nil Logger means the service's.
 	PPP ppp.Config
@@ -117,6 +119,10 @@ type L2TPService struct {
 	pool        netip.Prefix
 	first, last netip.Addr // the addresses a lease may have
 	local       netip.Addr
+	// mtu is the largest client packet that fits one outer packet of the
+	// path MTU: TCP SYNs both ways are clamped to it, and it is the MRU
+	// PPP asks for unless the template sets one.
+	mtu int
 
 	mu          sync.Mutex
 	srv         *l2tp.Server
@@ -148,7 +154,7 @@ type l2tpCall struct {
 
 // newL2TPService checks cfg and returns a service that listens on the
 // engine's port 1701 but does not run yet.
-func newL2TPService(cfg L2TPConfig, e *esp.Engine, log *slog.Logger) (*L2TPService, error) {
+func newL2TPService(cfg L2TPConfig, e *esp.Engine, pathMTU int, log *slog.Logger) (*L2TPService, error) {
 	if cfg.Password == nil {
 		return nil, errors.New("ikego: L2TP needs a Password callback")
 	}
@@ -185,9 +191,16 @@ func newL2TPService(cfg L2TPConfig, e *esp.Engine, log *slog.Logger) (*L2TPServi
 		return nil, fmt.Errorf("ikego: L2TP local address %v is not IPv4", cfg.LocalAddr)
 	}
 	s.next = s.first
+	if pathMTU <= 0 {
+		pathMTU = 1500
+	}
+	s.mtu = max(pathMTU-l2tpOverhead, 576)
 	s.handler = s.fromTUN
 	s.ppp = cfg.PPP
 	s.ppp.Secret, s.ppp.LocalAddr, s.ppp.DNS = cfg.Password, s.local, cfg.DNS
+	if s.ppp.MRU == 0 {
+		s.ppp.MRU = uint16(s.mtu) // what arrives in one outer packet
+	}
 	if s.ppp.Logger == nil {
 		s.ppp.Logger = log
 	}
@@ -206,6 +219,13 @@ func newL2TPService(cfg L2TPConfig, e *esp.Engine, log *slog.Logger) (*L2TPServi
 	}
 	return s, nil
 }
+
+// l2tpOverhead is the most that carrying a PPP client's IPv4 packet adds:
+// the outer IPv4 header (20), UDP encapsulation of ESP (8), the ESP
+// header, IV, padding, trailer and ICV (8+16+17+16), UDP (8), the L2TP
+// data header with length, sequence numbers and offset (16) and PPP's
+// address, control and protocol fields (4).
+const l2tpOverhead = 20 + 8 + 8 + 16 + 17 + 16 + 8 + 16 + 4
 
 // lastAddr returns the last address of the IPv4 prefix p.
 func lastAddr(p netip.Prefix) netip.Addr {
@@ -408,6 +428,7 @@ func (s *L2TPService) fromTUN(pkt []byte) {
 		return
 	}
 	dst := netip.AddrFrom4([4]byte(pkt[16:20]))
+	esp.ClampMSS(pkt, s.mtu)
 	s.mu.Lock()
 	ref, ok := s.leases[dst]
 	if !ok || s.closed {
@@ -466,6 +487,7 @@ func (s *L2TPService) handleDatagram(pkt []byte, from esp.LocalAddr) {
 			return
 		}
 		// ip aliases pkt, which is the caller's: no lock needed.
+		esp.ClampMSS(ip, s.mtu)
 		if err := s.engine.WriteTUN(ip); err != nil {
 			s.dropped.Add(1)
 			return

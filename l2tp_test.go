@@ -3,12 +3,16 @@ package ikego
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
 
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/esp/esptest"
@@ -489,5 +493,75 @@ func TestL2TPZeroAllocs(t *testing.T) {
 	after := s.Stats()
 	if after.ToClients-before.ToClients < 200 || after.FromClients-before.FromClients < 200 || after.Dropped+after.Spoofed+after.SendErrors != 0 {
 		t.Fatalf("stats before %+v, after %+v", before, after)
+	}
+}
+
+// tcpSYN returns an IPv4 TCP SYN from src to dst with an MSS option,
+// built with gopacket.
+func tcpSYN(t *testing.T, src, dst netip.Addr, mss uint16) []byte {
+	t.Helper()
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+	tcp := &layers.TCP{SrcPort: 40000, DstPort: 443, SYN: true, Window: 65535,
+		Options: []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: binary.BigEndian.AppendUint16(nil, mss)}}}
+	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// synMSS decodes a TCP SYN with gopacket, checks its checksum and returns
+// its MSS.
+func synMSS(t *testing.T, pkt []byte) uint16 {
+	t.Helper()
+	p := gopacket.NewPacket(pkt, layers.LayerTypeIPv4, gopacket.Default)
+	ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if ip == nil || tcp == nil || !tcp.SYN {
+		t.Fatalf("not a TCP SYN: %x", pkt)
+	}
+	// Recompute the checksum over the packet as received.
+	want := tcp.Checksum
+	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, tcp, gopacket.Payload(tcp.Payload)); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.BigEndian.Uint16(buf.Bytes()[16:]); got != want {
+		t.Fatalf("TCP checksum %#04x, want %#04x", want, got)
+	}
+	for _, o := range tcp.Options {
+		if o.OptionType == layers.TCPOptionKindMSS && len(o.OptionData) == 2 {
+			return binary.BigEndian.Uint16(o.OptionData)
+		}
+	}
+	t.Fatalf("no MSS option: %x", pkt)
+	return 0
+}
+
+// TestL2TPMSSClamp: TCP SYNs both ways are clamped to what fits one outer
+// packet of the path MTU (1500 less 113 octets of L2TP/IPsec: 1387, MSS
+// 1347), with valid checksums, as xl2tpd deployments need iptables for.
+func TestL2TPMSSClamp(t *testing.T) {
+	r := newL2TPRig(t, l2tpPool, nil)
+	c := r.mustDial(outerA, "alice", ppp.AuthMSCHAPv2).c
+	if err := c.SendIP(tcpSYN(t, c.Addr(), l2tpServer, 1460)); err != nil {
+		t.Fatal(err)
+	}
+	if mss := synMSS(t, r.tunPacket()); mss != 1347 {
+		t.Errorf("client's SYN: MSS %d, want 1347", mss)
+	}
+	r.dev.Inbound <- tcpSYN(t, l2tpServer, c.Addr(), 1460)
+	if mss := synMSS(t, clientPacket(t, c)); mss != 1347 {
+		t.Errorf("SYN to the client: MSS %d, want 1347", mss)
+	}
+	r.dev.Inbound <- tcpSYN(t, l2tpServer, c.Addr(), 1200)
+	if mss := synMSS(t, clientPacket(t, c)); mss != 1200 {
+		t.Errorf("a smaller MSS was changed to %d", mss)
 	}
 }

@@ -119,44 +119,65 @@ func icmp6TooBig(out, pkt []byte, mtu int) int {
 	return n
 }
 
-// clampMSS lowers the MSS option of a TCP SYN to what fits the tunnel, and
-// fixes the checksum incrementally (RFC 1624).
+// clampMSS lowers the MSS option of a TCP SYN to what fits the tunnel.
 func (e *Engine) clampMSS(pkt []byte, f Flow, ent *saEntry) {
 	if f.Proto != ProtoTCP || f.Opaque {
 		return
 	}
+	if clampMSS(pkt, e.innerMTU(ent)) {
+		e.stats.mss.Add(1)
+	}
+}
+
+// ClampMSS lowers the MSS option of a TCP SYN in the IPv4 or IPv6 packet
+// pkt so that the peer's segments fit packets of mtu octets, fixes the TCP
+// checksum incrementally (RFC 1624), and reports whether it changed pkt.
+// Other packets, fragments and SYNs with a smaller MSS are left alone. It
+// allocates nothing: for paths that leave the engine's own clamping, such
+// as PPP links.
+func ClampMSS(pkt []byte, mtu int) bool {
+	f, ok := ParseFlow(pkt)
+	if !ok || f.Proto != ProtoTCP || f.Opaque {
+		return false
+	}
+	return clampMSS(pkt, mtu)
+}
+
+// clampMSS is ClampMSS for a packet whose flow is known to be TCP and not
+// a fragment.
+func clampMSS(pkt []byte, mtu int) bool {
 	hl, proto, ok := transportHeader(pkt)
 	if !ok || proto != ProtoTCP || len(pkt) < hl+20 {
-		return
+		return false
 	}
 	tcp := pkt[hl:]
 	if tcp[13]&0x02 == 0 { // not a SYN
-		return
+		return false
 	}
-	max := e.innerMTU(ent) - hl - 20
+	max := mtu - hl - 20
 	if pkt[0]>>4 == 6 {
-		max = e.innerMTU(ent) - 40 - 20
+		max = mtu - 40 - 20
 	}
 	doff := int(tcp[12]>>4) * 4
 	if doff < 20 || len(tcp) < doff {
-		return
+		return false
 	}
 	opts := tcp[20:doff]
 	for i := 0; i < len(opts); {
 		switch opts[i] {
 		case 0: // end of options
-			return
+			return false
 		case 1: // no-op
 			i++
 			continue
 		}
 		if i+1 >= len(opts) || opts[i+1] < 2 || i+int(opts[i+1]) > len(opts) {
-			return
+			return false
 		}
 		if opts[i] == 2 && opts[i+1] == 4 {
 			old := binary.BigEndian.Uint16(opts[i+2:])
 			if int(old) <= max || max <= 0 {
-				return
+				return false
 			}
 			binary.BigEndian.PutUint16(opts[i+2:], uint16(max))
 			// HC' = ~(~HC + ~m + m')
@@ -165,9 +186,9 @@ func (e *Engine) clampMSS(pkt []byte, f Flow, ent *saEntry) {
 				sum = sum>>16 + sum&0xffff
 			}
 			binary.BigEndian.PutUint16(tcp[16:], ^uint16(sum))
-			e.stats.mss.Add(1)
-			return
+			return true
 		}
 		i += int(opts[i+1])
 	}
+	return false
 }

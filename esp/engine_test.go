@@ -1,6 +1,7 @@
 package esp_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -406,6 +407,28 @@ func TestEngineMSSClamp(t *testing.T) {
 	}
 	if st := a.e.Stats(); st.MSSClamped != 1 {
 		t.Fatalf("clamped %d, want 1", st.MSSClamped)
+	}
+}
+
+// TestClampMSS: the exported clamp lowers a SYN's MSS to what fits a
+// given MTU with a valid checksum, and leaves alone a smaller MSS, a
+// segment that is not a SYN, a fragment and what is not TCP.
+func TestClampMSS(t *testing.T) {
+	p := tcpSYN(1460)
+	if !esp.ClampMSS(p, 1387) || binary.BigEndian.Uint16(p[20+22:]) != 1347 || tcpSum(p) != 0xffff {
+		t.Fatalf("clamped to %d, checksum %#x", binary.BigEndian.Uint16(p[20+22:]), tcpSum(p))
+	}
+	for name, p := range map[string][]byte{
+		"small MSS": tcpSYN(1200),
+		"not a SYN": func() []byte { p := tcpSYN(1460); p[20+13] = 0x10; return p }(),
+		"fragment":  func() []byte { p := tcpSYN(1460); p[6] = 0x20; p[7] = 8; return p }(),
+		"UDP":       func() []byte { p := tcpSYN(1460); p[9] = esp.ProtoUDP; return p }(),
+		"truncated": tcpSYN(1460)[:30],
+	} {
+		before := bytes.Clone(p)
+		if esp.ClampMSS(p, 1387) || !bytes.Equal(p, before) {
+			t.Errorf("%s: changed", name)
+		}
 	}
 }
 
