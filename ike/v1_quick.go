@@ -165,7 +165,7 @@ func (s *session) v1QuickMode(msgID uint32, ps []wire.V1Payload, digest [32]byte
 	if q, ok := v.quick[msgID]; ok {
 		delete(v.quick, msgID)
 		delete(v.ivs, msgID)
-		s.v1InstallQuick(q)
+		s.v1CommitQuick(q)
 		return
 	}
 	reply, q, err := s.v1QuickRespond(msgID, ps)
@@ -180,9 +180,18 @@ func (s *session) v1QuickMode(msgID uint32, ps []wire.V1Payload, digest [32]byte
 		s.v1Inform(&wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolESP, Kind: n})
 		return
 	}
+	// The CHILD_SA goes in now, not at message 3: the initiator sends on
+	// it as soon as it has our message 2, and its first packets (an L2TP
+	// client's SCCRQ) may overtake its message 3 (as pluto does). Only the
+	// outbound switch of a rekey waits for message 3 (v1CommitQuick).
+	if !s.v1InstallQuick(q) {
+		delete(v.ivs, msgID)
+		s.v1Inform(&wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolESP, Kind: wire.V1NotifyNoProposalChosen})
+		return
+	}
 	if len(v.quick) >= 8 {
 		for id, old := range v.quick { // a peer that never finishes: forget one
-			s.env.dp.ReleaseSPI(old.child.inSPI)
+			s.v1CommitQuick(old)
 			delete(v.quick, id)
 			delete(v.ivs, id)
 			break
@@ -401,9 +410,11 @@ func (s *session) v1QuickAnswer(msgID uint32, cfg *ChildConfig, o v1ESPOffer, se
 	return b, q, nil
 }
 
-// v1InstallQuick derives the keys of a finished Quick Mode and installs
-// its CHILD_SA (RFC 2409 Section 5.5: one KEYMAT per SA, with its SPI).
-func (s *session) v1InstallQuick(q *v1Quick) {
+// v1InstallQuick derives the keys of a negotiated Quick Mode and installs
+// its CHILD_SA (RFC 2409 Section 5.5: one KEYMAT per SA, with its SPI); as
+// responder to a rekey, the outbound SA waits in outPending. It reports
+// whether the CHILD_SA is in.
+func (s *session) v1InstallQuick(q *v1Quick) bool {
 	c := q.child
 	encr, _ := c.proposal.First(wire.TransformEncr)
 	keys := &ChildKeys{Encr: esp.EncrID(encr.ID), Integ: esp.IntegNone}
@@ -417,7 +428,7 @@ func (s *session) v1InstallQuick(q *v1Quick) {
 	if !ok {
 		s.logger().Warn("cannot key the CHILD_SA", "proposal", c.proposal.String())
 		s.env.dp.ReleaseSPI(c.inSPI)
-		return
+		return false
 	}
 	split := func(spi uint32) DirectionKeys {
 		km := s.v1.keys.keymat(encrLen+integLen, q.gqm, uint8(wire.V1ProtocolESP), spi, q.ni, q.nr)
@@ -442,9 +453,15 @@ func (s *session) v1InstallQuick(q *v1Quick) {
 	if err := s.installChild(c, keys, s.initiator, old); err != nil {
 		s.logger().Warn("cannot install the CHILD_SA", "err", err)
 		s.env.dp.ReleaseSPI(c.inSPI)
-		return
+		return false
 	}
-	if c.outPending != nil {
+	return true
+}
+
+// v1CommitQuick finishes a Quick Mode we answered, at its message 3: the
+// outbound SA of a rekey replaces the old one.
+func (s *session) v1CommitQuick(q *v1Quick) {
+	if c := q.child; c.outPending != nil && slices.Contains(s.children, c) {
 		// IKEv1 has no rekey exchange: the initiator installed both SAs
 		// before its HASH(3), and keeps the old ones until they expire
 		// (strongSwan deletes them at their hard lifetime), so we send on

@@ -78,7 +78,8 @@ type v1State struct {
 	lastPhase1  [32]byte
 	phase1Reply []byte
 
-	// quick are the Quick Modes waiting for the initiator's HASH(3);
+	// quick are the Quick Modes we answered (their CHILD_SAs are in)
+	// waiting for the initiator's HASH(3), which commits a rekey;
 	// quickOut ours waiting for the answer; toStart and toRekey the
 	// CHILD_SAs we are to negotiate or rekey next (initiator).
 	quick    map[uint32]*v1Quick
