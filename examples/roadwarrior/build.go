@@ -43,6 +43,9 @@ type Runtime struct {
 	// nil without one. Its pool is routed into TUN and its LocalAddr is
 	// one of TUN's addresses.
 	L2TP *ikego.L2TPConfig
+	// L2TPPool names the pool of L2TP, among IKE.Pools (where IKE
+	// leases none of it); "" without L2TP.
+	L2TPPool string
 	// Start names the connections to initiate at start-up, in file order.
 	Start []string
 	// Log is the checked log configuration.
@@ -590,6 +593,7 @@ func (b *builder) l2tpConn(c *Connection, p *ike.PeerConfig, child *ike.ChildCon
 		users[u.ID] = u.Secret
 	}
 	local := pi.prefix.Addr().Next()
+	b.rt.L2TPPool = c.Pools[0]
 	b.rt.L2TP = &ikego.L2TPConfig{
 		Pool: pi.prefix, LocalAddr: local, DNS: dns,
 		Password: func(user string) (string, bool) {

@@ -180,7 +180,7 @@ func (m *metrics) update(rt *Runtime) {
 		conns = append(conns, p.Name)
 		m.handshakes.WithLabelValues(p.Name)
 	}
-	m.col.configure(conns, rt.IKE.Pools)
+	m.col.configure(conns, rt.IKE.Pools, rt.L2TPPool)
 }
 
 // Close stops the HTTP server.
@@ -232,6 +232,8 @@ type saSource interface {
 	// usage returns the counters of an installed SA, nil if there is none.
 	usage(k esp.SAKey) usageReader
 	stats() esp.EngineStats
+	// l2tp returns the counters of the L2TP service; false without one.
+	l2tp() (ikego.L2TPStats, bool)
 }
 
 // usageReader is an SA's counters (esp.SA.Usage).
@@ -252,6 +254,13 @@ func (s gatewaySource) usage(k esp.SAKey) usageReader {
 }
 
 func (s gatewaySource) stats() esp.EngineStats { return s.g.Engine().Stats() }
+
+func (s gatewaySource) l2tp() (ikego.L2TPStats, bool) {
+	if svc := s.g.L2TP(); svc != nil {
+		return svc.Stats(), true
+	}
+	return ikego.L2TPStats{}, false
+}
 
 // usage is traffic in both directions.
 type usage struct{ inPackets, inBytes, outPackets, outBytes uint64 }
@@ -304,8 +313,11 @@ type collector struct {
 	gone        map[uint32]uint64
 	retiredConn map[string]*usage
 	retiredID   map[idKey]*usage
+	// l2tpPool is the pool whose addresses PPP, not IKE, leases.
+	l2tpPool string
 
 	ikeSAs, childSAs, bytes, packets, idBytes, idPackets, poolSize, poolOnline, dropped *prometheus.Desc
+	l2tpCalls, l2tpPackets, l2tpDropped                                                 *prometheus.Desc
 }
 
 // maxGone bounds the gone set when nobody scrapes.
@@ -333,6 +345,12 @@ func newCollector() *collector {
 		poolOnline: prometheus.NewDesc("ikego_pool_online", "Addresses of the pool leased to connected clients.", []string{"pool"}, nil),
 		dropped: prometheus.NewDesc("ikego_esp_dropped_total", "Packets the dataplane dropped, by reason.",
 			[]string{"reason"}, nil),
+		l2tpCalls: prometheus.NewDesc("ikego_l2tp_calls", "L2TP/IPsec calls (PPP sessions), connecting or up.", nil, nil),
+		l2tpPackets: prometheus.NewDesc("ikego_l2tp_packets_total",
+			"IPv4 packets of L2TP/IPsec clients; direction in is from the clients, out to them.", []string{"direction"}, nil),
+		l2tpDropped: prometheus.NewDesc("ikego_l2tp_dropped_total",
+			"Packets of L2TP/IPsec clients dropped, by reason (spoofed: a source that is not the client's address).",
+			[]string{"reason"}, nil),
 	}
 }
 
@@ -342,10 +360,10 @@ func (c *collector) attach(src saSource) {
 	c.src = src
 }
 
-func (c *collector) configure(conns []string, pools []*ike.Pool) {
+func (c *collector) configure(conns []string, pools []*ike.Pool, l2tpPool string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.conns, c.pools = conns, pools
+	c.conns, c.pools, c.l2tpPool = conns, pools, l2tpPool
 }
 
 // trackLocked follows a CHILD_SA.
@@ -418,7 +436,7 @@ func (c *collector) retireLocked(spi uint32, t *child) {
 // Describe sends the descriptions of the collector's metrics.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.ikeSAs, c.childSAs, c.bytes, c.packets, c.idBytes, c.idPackets,
-		c.poolSize, c.poolOnline, c.dropped} {
+		c.poolSize, c.poolOnline, c.dropped, c.l2tpCalls, c.l2tpPackets, c.l2tpDropped} {
 		ch <- d
 	}
 }
@@ -432,8 +450,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	// The gateway is read without c.mu: its events take c.mu.
 	var sas []ike.SAInfo
 	var stats esp.EngineStats
+	var l2 ikego.L2TPStats
+	hasL2TP := false
 	if src != nil {
 		sas, stats = src.SAs(), src.stats()
+		l2, hasL2TP = src.l2tp()
 	}
 
 	c.mu.Lock()
@@ -539,8 +560,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.idPackets, prometheus.CounterValue, float64(u.outPackets), k.conn, k.id, "out")
 	}
 	for _, p := range c.pools {
+		online := p.Online()
+		if p.Name() == c.l2tpPool {
+			online = l2.Leases // PPP leases these, not IKE
+		}
 		ch <- prometheus.MustNewConstMetric(c.poolSize, prometheus.GaugeValue, float64(p.Size()), p.Name())
-		ch <- prometheus.MustNewConstMetric(c.poolOnline, prometheus.GaugeValue, float64(p.Online()), p.Name())
+		ch <- prometheus.MustNewConstMetric(c.poolOnline, prometheus.GaugeValue, float64(online), p.Name())
+	}
+	if hasL2TP {
+		ch <- prometheus.MustNewConstMetric(c.l2tpCalls, prometheus.GaugeValue, float64(l2.Calls))
+		ch <- prometheus.MustNewConstMetric(c.l2tpPackets, prometheus.CounterValue, float64(l2.FromClients), "in")
+		ch <- prometheus.MustNewConstMetric(c.l2tpPackets, prometheus.CounterValue, float64(l2.ToClients), "out")
+		for _, d := range []struct {
+			reason string
+			n      uint64
+		}{{"spoofed", l2.Spoofed}, {"dropped", l2.Dropped}, {"send_error", l2.SendErrors}} {
+			ch <- prometheus.MustNewConstMetric(c.l2tpDropped, prometheus.CounterValue, float64(d.n), d.reason)
+		}
 	}
 	if src != nil {
 		for _, d := range []struct {

@@ -442,6 +442,7 @@ func (u *fakeUsage) Usage() (uint64, uint64) { return u.packets, u.bytes }
 type fakeSource struct {
 	sas    []ike.SAInfo
 	usages map[uint32]*fakeUsage
+	l2     ikego.L2TPStats
 }
 
 func (f *fakeSource) SAs() []ike.SAInfo { return f.sas }
@@ -454,6 +455,8 @@ func (f *fakeSource) usage(k esp.SAKey) usageReader {
 }
 
 func (f *fakeSource) stats() esp.EngineStats { return esp.EngineStats{NoPolicy: 7} }
+
+func (f *fakeSource) l2tp() (ikego.L2TPStats, bool) { return f.l2, f.l2 != (ikego.L2TPStats{}) }
 
 func mustID(t *testing.T, s string) pki.Identity {
 	t.Helper()
@@ -520,4 +523,25 @@ func TestMetricsNil(t *testing.T) {
 	if rec.Code != 404 {
 		t.Errorf("/other: %d", rec.Code)
 	}
+}
+
+// TestMetricsL2TP: the L2TP service's calls, packets and drops, and its
+// pool's leases counted from PPP, not from IKE (which leases none of it).
+func TestMetricsL2TP(t *testing.T) {
+	rt, err := check(configWith(t, edit{"connections.rw.type", "l2tp"}, edit{"connections.rw.local_ts", "-"},
+		edit{"l2tp_users", "[{id: alice, secret: alice-pw}]"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &fakeSource{l2: ikego.L2TPStats{Calls: 3, Leases: 2, FromClients: 10, ToClients: 20, Spoofed: 1}}
+	m := newRegistry()
+	defer m.Close()
+	m.attach(src, rt)
+	s := scrape(t, m)
+	want(t, s, 3, "ikego_l2tp_calls")
+	want(t, s, 10, "ikego_l2tp_packets_total", "direction=in")
+	want(t, s, 20, "ikego_l2tp_packets_total", "direction=out")
+	want(t, s, 1, "ikego_l2tp_dropped_total", "reason=spoofed")
+	want(t, s, 2, "ikego_pool_online", "pool=rw4")
+	want(t, s, 0, "ikego_pool_online", "pool=rw6")
 }
