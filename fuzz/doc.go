@@ -1,10 +1,21 @@
-// Package fuzz will hold fuzz harnesses that cross packages, such as
-// datagrams into an ike.Manager once it exists. Fuzz targets of one package
-// live beside it: esp's FuzzOpen, FuzzOpenVerified, FuzzSealOpen,
-// FuzzDecapUDP, FuzzParseFlow, FuzzParseCmsg and the engine's
-// FuzzEngineReceive and FuzzEngineSend (which need the engine's unexported
-// stages), esp/ipcomp's FuzzDecompress, ike/wire's FuzzParse, pki's import
-// parsers, tuntest's packet parsers. .ci/run runs them all.
+// Package fuzz documents where ikego's fuzz targets are; it holds no code.
+// Each target lives beside the code it drives, because most need unexported
+// state (the engine's stages, a session's keys), and .ci/run finds and runs
+// every one of them (FUZZTIME=30s bash .ci/run for longer runs):
 //
-// Nothing is here yet: the Manager comes with issue 5.
+//   - esp: FuzzOpen, FuzzOpenVerified (past the ICV with hostile content),
+//     FuzzSealOpen, FuzzDecapUDP, FuzzParseFlow, FuzzParseSelector,
+//     FuzzParseCmsg, and the engine's FuzzEngineReceive and FuzzEngineSend;
+//     esp/ipcomp: FuzzDecompress, FuzzRoundTrip.
+//   - ike/wire: FuzzParse, FuzzParseV1, FuzzParseV1Payloads; ike: the
+//     Manager fed arbitrary datagrams (FuzzManager, FuzzHandleDatagram),
+//     IKE_SA_INIT both ways, AUTH verification, fragment reassembly, the
+//     IKEv1 responder and initiator at every stage (FuzzV1Responder,
+//     FuzzV1Initiator, FuzzV1Decrypt), proposals and key shares.
+//   - l2tp: FuzzParse, FuzzServer; ppp: FuzzPacket, FuzzSession.
+//   - the root package: FuzzL2TPService, across packages: sequences of
+//     datagrams from clients' transport-mode SAs into a running Gateway's
+//     L2TP service, l2tp.Server, PPP and the engine's address routing.
+//   - pki: the certificate, key, CSR, CRL, PKCS #12, bundle and identity
+//     parsers; examples/roadwarrior: FuzzConfig; tun/tuntest: FuzzParseEcho.
 package fuzz
