@@ -301,3 +301,53 @@ func FuzzV1Initiator(f *testing.F) {
 		p.r.tick()
 	})
 }
+
+// TestV1InitiatorTrap: start action trap (route) with an IKEv1 peer: the
+// trap policy is installed without a negotiation, the first packet's
+// Acquire starts Main Mode (once for two packets), the CHILD_SA carries
+// the trap policy, and after a delete the trap is back.
+func TestV1InitiatorTrap(t *testing.T) {
+	p := newV1Pair(t, false, func(i, _ *PeerConfig) { i.StartAction = StartTrap })
+	p.i.installTraps((*p.i.peers.Load())[0])
+	if len(p.ic.out) != 0 {
+		t.Fatal("the trap negotiated before any traffic")
+	}
+	p.idp.mu.Lock()
+	var trap uint32
+	for id, pol := range p.idp.policies {
+		if pol.Action == esp.ActionTrap {
+			trap = id
+		}
+	}
+	n := len(p.idp.policies)
+	p.idp.mu.Unlock()
+	if trap == 0 || n != 1 {
+		t.Fatalf("no trap policy (%d policies)", n)
+	}
+	p.i.dataplaneEvent(esp.Event{Kind: esp.EventAcquire, PolicyID: trap})
+	p.i.dataplaneEvent(esp.Event{Kind: esp.EventAcquire, PolicyID: trap})
+	if sas := p.i.SAs(); len(sas) != 1 || sas[0].Version != 1 {
+		t.Fatalf("after two acquires: %+v", sas)
+	}
+	p.shuttle()
+	sas := p.i.SAs()
+	if len(sas) != 1 || sas[0].State != StateEstablished || len(sas[0].Children) != 1 || sas[0].Children[0].Policy != trap {
+		t.Fatalf("after the acquire: %+v (trap policy %d)", sas, trap)
+	}
+	p.pairedKeys()
+	p.idp.mu.Lock()
+	_, ok := p.idp.out[sas[0].Children[0].OutSPI]
+	p.idp.mu.Unlock()
+	if !ok {
+		t.Fatal("no outbound SA on the trap policy")
+	}
+	p.i.Terminate("net")
+	p.shuttle()
+	p.idp.mu.Lock()
+	pol, ok := p.idp.policies[trap]
+	nIn, nOut := len(p.idp.in), len(p.idp.out)
+	p.idp.mu.Unlock()
+	if !ok || pol.Action != esp.ActionTrap || nIn != 0 || nOut != 0 {
+		t.Errorf("after the delete: trap policy %v %v, %d inbound and %d outbound SAs", ok, pol.Action, nIn, nOut)
+	}
+}
