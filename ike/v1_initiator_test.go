@@ -351,3 +351,66 @@ func TestV1InitiatorTrap(t *testing.T) {
 		t.Errorf("after the delete: trap policy %v %v, %d inbound and %d outbound SAs", ok, pol.Action, nIn, nOut)
 	}
 }
+
+// TestV1InitiatorDPDActions: the responder stops answering; the
+// initiator's R-U-THEREs go unanswered, and its DPD action follows:
+// restart sends a new Main Mode at once, hold leaves a trap policy and no
+// IKE SA, clear leaves nothing.
+func TestV1InitiatorDPDActions(t *testing.T) {
+	for _, action := range []DPDAction{DPDClear, DPDHold, DPDRestart} {
+		t.Run(action.String(), func(t *testing.T) {
+			p := newV1Pair(t, false, func(i, _ *PeerConfig) { i.DPDDelay, i.DPDAction = 10*time.Second, action })
+			if err := p.i.Initiate("net"); err != nil {
+				t.Fatal(err)
+			}
+			p.shuttle()
+			if sas := p.i.SAs(); len(sas) != 1 || sas[0].State != StateEstablished {
+				t.Fatalf("initiator %+v", sas)
+			}
+			// The responder is gone: what the initiator sends is lost.
+			var sent []inbound
+			for range 200 {
+				p.clock.advance(time.Second)
+				p.i.tick()
+				sent = append(sent, p.ic.take()...)
+				if sas := p.i.SAs(); len(sas) == 0 || sas[0].State != StateEstablished {
+					break
+				}
+			}
+			if len(sent) < 2 {
+				t.Fatalf("%d datagrams: no R-U-THERE retransmitted", len(sent))
+			}
+			sas := p.i.SAs()
+			p.idp.mu.Lock()
+			traps := 0
+			for _, pol := range p.idp.policies {
+				if pol.Action == esp.ActionTrap {
+					traps++
+				}
+			}
+			nPol, nIn, nOut := len(p.idp.policies), len(p.idp.in), len(p.idp.out)
+			p.idp.mu.Unlock()
+			if nIn != 0 || nOut != 0 {
+				t.Errorf("%d inbound and %d outbound SAs left", nIn, nOut)
+			}
+			switch action {
+			case DPDRestart:
+				// The last datagram is a new Main Mode message 1: no
+				// responder cookie, exchange 2 (identity protection).
+				last := sent[len(sent)-1].data
+				if len(sas) != 1 || sas[0].State != StateConnecting || len(last) < 28 ||
+					!bytes.Equal(last[8:16], make([]byte, 8)) || last[18] != byte(wire.V1ExchangeIDProt) {
+					t.Errorf("restart: SAs %+v, last datagram %x", sas, last)
+				}
+			case DPDHold:
+				if len(sas) != 0 || traps != 1 || nPol != 1 {
+					t.Errorf("hold: SAs %+v, %d policies, %d traps", sas, nPol, traps)
+				}
+			case DPDClear:
+				if len(sas) != 0 || nPol != 0 {
+					t.Errorf("clear: SAs %+v, %d policies", sas, nPol)
+				}
+			}
+		})
+	}
+}

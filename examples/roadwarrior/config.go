@@ -155,11 +155,12 @@ type Connection struct {
 	// password of l2tp_users; the client gets an address of its one pool,
 	// which must be an IPv4 prefix used by no other type of connection).
 	Type string `yaml:"type"`
-	// Version is the IKE version: 2 (the default, 1 for type xauth), 1, or
-	// both (IKEv1 or IKEv2, whichever the client speaks). IKEv1 is served
-	// as responder with a PSK (Main Mode, XAuth, Mode Config pull, Quick
-	// Mode, NAT-T, DPD): IKEv1 connections take start_action none and
-	// dpd_action clear.
+	// Version is the IKE version: 2 (the default, 1 for types xauth and
+	// l2tp), 1, or both (IKEv1 or IKEv2, whichever the client speaks).
+	// IKEv1 serves clients (Main Mode with a PSK or RSA certificates,
+	// Aggressive Mode, XAuth, Mode Config, Quick Mode, NAT-T, DPD) and, for
+	// net-to-net, initiates with every start_action and dpd_action; it
+	// takes one local_ts and one remote_ts.
 	Version string `yaml:"version"`
 	// LocalAddrs restricts the local addresses the connection is used on:
 	// addresses, prefixes or ranges; empty means any. With start_action
