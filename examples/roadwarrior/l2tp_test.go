@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -33,15 +34,21 @@ connections:
     pools: l2tp
 `
 
-// TestL2TPOverIKEv1 runs a connection of type l2tp as the server builds it
-// from its file: an IKEv1 initiator (ours: no third-party transport-mode
-// peer runs here) negotiates the transport-mode SA for UDP port 1701 with
-// Main Mode and Quick Mode, an L2TP/PPP client logs in through it, gets an
-// address of the pool, and pings a host behind the server both ways. When
-// the client deletes its IKE SA the server ends the call and the address
-// goes back to the pool.
-func TestL2TPOverIKEv1(t *testing.T) {
-	leakcheck.Check(t, 5*time.Second)
+var (
+	l2tpServerAddr = netip.MustParseAddr("198.51.100.2")
+	l2tpHost       = netip.MustParseAddr("203.0.113.1") // behind the server
+)
+
+// l2tpServerEnv is the server of the L2TP tests, built from l2tpConf and
+// wired as main wires it.
+type l2tpServerEnv struct {
+	g      *ikego.Gateway
+	dev    *tuntest.Channel
+	events chan ike.Event
+}
+
+func newL2TPServer(t *testing.T, net *esptest.Network) *l2tpServerEnv {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "rw.yaml")
 	if err := os.WriteFile(path, []byte(l2tpConf), 0o600); err != nil {
 		t.Fatal(err)
@@ -54,125 +61,188 @@ func TestL2TPOverIKEv1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverAddr, clientAddr := netip.MustParseAddr("198.51.100.2"), netip.MustParseAddr("192.0.2.10")
-	host := netip.MustParseAddr("203.0.113.1") // behind the server
-	net := esptest.NewNetwork()
 	log := controlLogger(t)
-
-	// The server, wired as main does.
-	serverEvents := make(chan ike.Event, 64)
+	e := &l2tpServerEnv{dev: tuntest.NewChannel(1400), events: make(chan ike.Event, 64)}
 	ikeCfg := *rt.IKE
 	ikeCfg.Logger = log
-	ikeCfg.OnEvent = func(e ike.Event) {
+	ikeCfg.OnEvent = func(ev ike.Event) {
 		select {
-		case serverEvents <- e:
+		case e.events <- ev:
 		default:
 		}
 	}
 	l2tpCfg, _ := l2tpService(rt, log)
-	dev := tuntest.NewChannel(1400)
-	srv, err := ikego.NewGateway(ikego.GatewayConfig{TUN: dev, Bind: net.NewBind(serverAddr), IKE: &ikeCfg, L2TP: l2tpCfg, Logger: log})
+	e.g, err = ikego.NewGateway(ikego.GatewayConfig{TUN: e.dev, Bind: net.NewBind(l2tpServerAddr), IKE: &ikeCfg, L2TP: l2tpCfg, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
+	if err := e.g.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { e.g.Close() })
+	return e
+}
 
-	// The client: IKEv1 with the PSK, transport mode for L2TP, the
-	// proposals of Windows' L2TP/IPsec client.
+// l2tpIPsecClient is an L2TP/IPsec client: our IKEv1 initiator with the
+// PSK and the proposals of Windows' client, a transport-mode SA for L2TP,
+// and an L2TP/PPP client through it.
+type l2tpIPsecClient struct {
+	g *ikego.Gateway
+	c *l2tptest.Client
+}
+
+func dialL2TPIPsec(t *testing.T, net *esptest.Network, addr netip.Addr, user, password string) *l2tpIPsecClient {
+	t.Helper()
 	l2tpSel := func(a netip.Addr) []esp.Selector {
 		return []esp.Selector{{Start: a, End: a, Proto: 17, StartPort: ikego.L2TPPort, EndPort: ikego.L2TPPort}}
 	}
 	psk := []byte("ikego-test-psk-0123456789abcdef")
-	peer := &ike.PeerConfig{Name: "vpn", Version: ike.VersionIKEv1, RemoteHost: netip.AddrPortFrom(serverAddr, 500), LocalAddr: clientAddr,
-		Local:        ike.AuthConfig{Method: ike.AuthPSK, ID: parseID(t, clientAddr.String()), PSK: psk},
-		Remote:       ike.AuthConfig{Method: ike.AuthPSK, ID: parseID(t, serverAddr.String()), PSK: psk},
+	peer := &ike.PeerConfig{Name: "vpn", Version: ike.VersionIKEv1, RemoteHost: netip.AddrPortFrom(l2tpServerAddr, 500), LocalAddr: addr,
+		Local:        ike.AuthConfig{Method: ike.AuthPSK, ID: parseID(t, addr.String()), PSK: psk},
+		Remote:       ike.AuthConfig{Method: ike.AuthPSK, ID: parseID(t, l2tpServerAddr.String()), PSK: psk},
 		IKEProposals: ike.MustParseProposals("aes256-sha1-modp1024", wire.ProtocolIKE), Strict: true,
-		Children: []*ike.ChildConfig{{Name: "l2tp", Mode: esp.ModeTransport, LocalTS: l2tpSel(clientAddr), RemoteTS: l2tpSel(serverAddr),
+		Children: []*ike.ChildConfig{{Name: "l2tp", Mode: esp.ModeTransport, LocalTS: l2tpSel(addr), RemoteTS: l2tpSel(l2tpServerAddr),
 			ESPProposals: ike.MustParseProposals("aes256-sha1", wire.ProtocolESP), Strict: true}}}
-	clientEvents := make(chan ike.Event, 64)
-	cli, err := ikego.NewGateway(ikego.GatewayConfig{TUN: tuntest.NewChannel(1400), Bind: net.NewBind(clientAddr),
-		IKE: &ike.Config{Peers: []*ike.PeerConfig{peer}, Logger: log, OnEvent: func(e ike.Event) {
+	events := make(chan ike.Event, 64)
+	g, err := ikego.NewGateway(ikego.GatewayConfig{TUN: tuntest.NewChannel(1400), Bind: net.NewBind(addr),
+		IKE: &ike.Config{Peers: []*ike.PeerConfig{peer}, Logger: controlLogger(t), OnEvent: func(e ike.Event) {
 			select {
-			case clientEvents <- e:
+			case events <- e:
 			default:
 			}
-		}}, Logger: log})
+		}}, Logger: controlLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.Start(); err != nil {
+	if err := g.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cli.Close() })
-	conn, err := cli.Engine().ListenLocal(ikego.L2TPPort)
+	t.Cleanup(func() { g.Close() })
+	conn, err := g.Engine().ListenLocal(ikego.L2TPPort)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.IKE().Initiate("vpn"); err != nil {
+	if err := g.IKE().Initiate("vpn"); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, clientEvents, "the client's CHILD_SA", func(e ike.Event) bool { return e.Kind == ike.EventChildUp })
-	sas := cli.IKE().SAs()
+	waitEvent(t, events, "the client's CHILD_SA", func(e ike.Event) bool { return e.Kind == ike.EventChildUp })
+	sas := g.IKE().SAs()
 	if len(sas) != 1 || len(sas[0].Children) != 1 || sas[0].Version != 1 || sas[0].Children[0].Mode != esp.ModeTransport {
 		t.Fatalf("client SAs: %+v", sas)
 	}
-	policy := sas[0].Children[0].Policy
 	// No wait for the server's CHILD_SA: it is in before the server's
 	// Quick Mode message 2 leaves, so the client's first packet (which
 	// l2tptest does not retransmit) cannot overtake it.
-
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := l2tptest.Dial(ctx, l2tptest.NewLocalTransport(conn, esp.LocalAddr{PolicyID: policy, Peer: netip.AddrPortFrom(serverAddr, ikego.L2TPPort)}),
-		l2tptest.Config{User: "dave", Password: "dave-password-1", Auth: ppp.AuthMSCHAPv2})
+	c, err := l2tptest.Dial(ctx, l2tptest.NewLocalTransport(conn, esp.LocalAddr{PolicyID: sas[0].Children[0].Policy,
+		Peer: netip.AddrPortFrom(l2tpServerAddr, ikego.L2TPPort)}),
+		l2tptest.Config{User: user, Password: password, Auth: ppp.AuthMSCHAPv2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	pool := netip.MustParsePrefix("198.18.202.0/28")
-	if !pool.Contains(c.Addr()) || c.ServerAddr() != netip.MustParseAddr("198.18.202.1") || c.Addr() == c.ServerAddr() ||
-		len(c.DNS()) != 1 || c.DNS()[0] != netip.MustParseAddr("198.51.100.53") {
-		t.Fatalf("PPP: address %v, server %v, DNS %v", c.Addr(), c.ServerAddr(), c.DNS())
-	}
+	t.Cleanup(func() { c.Close() })
+	return &l2tpIPsecClient{g: g, c: c}
+}
 
-	// A ping from the client reaches the server's TUN device, the reply
-	// the client.
-	if err := c.SendIP(tuntest.Ping(c.Addr(), host, 7, 1, []byte("l2tp over ikev1"))); err != nil {
+// pingBothWays sends a ping from the client to the host behind the server
+// and one from the host to the client.
+func (e *l2tpServerEnv) pingBothWays(t *testing.T, c *l2tptest.Client, seq uint16) {
+	t.Helper()
+	if err := c.SendIP(tuntest.Ping(c.Addr(), l2tpHost, 7, seq, []byte("l2tp over ikev1"))); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case p := <-dev.Outbound:
-		if src, dst, typ, _, _, ok := tuntest.ParseEcho(p); !ok || src != c.Addr() || dst != host || typ != 8 {
+	case p := <-e.dev.Outbound:
+		if src, dst, typ, _, s, ok := tuntest.ParseEcho(p); !ok || src != c.Addr() || dst != l2tpHost || typ != 8 || s != seq {
 			t.Fatalf("server TUN got %x", p)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the client's ping did not reach the server's TUN device")
 	}
-	dev.Inbound <- tuntest.Ping(host, c.Addr(), 7, 2, []byte("reply"))
+	e.dev.Inbound <- tuntest.Ping(l2tpHost, c.Addr(), 7, seq+1, []byte("reply"))
 	select {
 	case p := <-c.IP():
-		if src, dst, _, _, seq, ok := tuntest.ParseEcho(p); !ok || src != host || dst != c.Addr() || seq != 2 {
+		if src, dst, _, _, s, ok := tuntest.ParseEcho(p); !ok || src != l2tpHost || dst != c.Addr() || s != seq+1 {
 			t.Fatalf("client got %x", p)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the packet to the client's address did not reach it")
 	}
-	if calls := srv.L2TP().Sessions(); len(calls) != 1 || calls[0].User != "dave" || calls[0].Addr != c.Addr() || !calls[0].Up {
+}
+
+// TestL2TPOverIKEv1 runs a connection of type l2tp as the server builds it
+// from its file: an IKEv1 initiator (ours: no third-party transport-mode
+// peer runs here) negotiates the transport-mode SA for UDP port 1701 with
+// Main Mode and Quick Mode, an L2TP/PPP client logs in through it, gets an
+// address of the pool, and pings a host behind the server both ways. When
+// the client deletes its IKE SA the server ends the call and the address
+// goes back to the pool.
+func TestL2TPOverIKEv1(t *testing.T) {
+	leakcheck.Check(t, 5*time.Second)
+	net := esptest.NewNetwork()
+	srv := newL2TPServer(t, net)
+	cl := dialL2TPIPsec(t, net, netip.MustParseAddr("192.0.2.10"), "dave", "dave-password-1")
+	c := cl.c
+	pool := netip.MustParsePrefix("198.18.202.0/28")
+	if !pool.Contains(c.Addr()) || c.ServerAddr() != netip.MustParseAddr("198.18.202.1") || c.Addr() == c.ServerAddr() ||
+		len(c.DNS()) != 1 || c.DNS()[0] != netip.MustParseAddr("198.51.100.53") {
+		t.Fatalf("PPP: address %v, server %v, DNS %v", c.Addr(), c.ServerAddr(), c.DNS())
+	}
+	srv.pingBothWays(t, c, 1)
+	if calls := srv.g.L2TP().Sessions(); len(calls) != 1 || calls[0].User != "dave" || calls[0].Addr != c.Addr() || !calls[0].Up {
 		t.Fatalf("server's calls: %+v", calls)
 	}
 
 	// The client's IKE SA goes: the server ends the call at once.
-	if n := cli.IKE().Terminate("vpn"); n != 1 {
+	if n := cl.g.IKE().Terminate("vpn"); n != 1 {
 		t.Fatalf("Terminate: %d", n)
 	}
-	waitEvent(t, serverEvents, "the server's CHILD_SA removed", func(e ike.Event) bool { return e.Kind == ike.EventChildDown && !e.Rekey })
+	waitEvent(t, srv.events, "the server's CHILD_SA removed", func(e ike.Event) bool { return e.Kind == ike.EventChildDown && !e.Rekey })
 	pollUntil(t, 10*time.Second, "the call ended and its address back in the pool", func() bool {
-		st := srv.L2TP().Stats()
-		return st.Calls == 0 && st.Leases == 0 && len(srv.Engine().LocalAddrs()) == 0
+		st := srv.g.L2TP().Stats()
+		return st.Calls == 0 && st.Leases == 0 && len(srv.g.Engine().LocalAddrs()) == 0
 	})
+}
+
+// TestL2TPBehindOneNAT: two L2TP/IPsec clients behind the same NAT, whose
+// transport-mode SAs have the same selectors (the NAT's address, UDP port
+// 1701) and differ only in their SPIs and NAT-T ports, as when two
+// Windows laptops dial out of one office: both get calls, and each gets
+// only its own packets. (strongSwan with the kernel's transport mode and
+// xl2tpd cannot tell such clients apart.)
+func TestL2TPBehindOneNAT(t *testing.T) {
+	leakcheck.Check(t, 5*time.Second)
+	net := esptest.NewNetwork()
+	srv := newL2TPServer(t, net)
+	nat := netip.MustParseAddr("203.0.113.100")
+	a, b := netip.MustParseAddr("198.18.50.10"), netip.MustParseAddr("198.18.50.11")
+	net.NAT(a, nat)
+	net.NAT(b, nat)
+	ca := dialL2TPIPsec(t, net, a, "dave", "dave-password-1").c
+	cb := dialL2TPIPsec(t, net, b, "dave", "dave-password-1").c
+	if ca.Addr() == cb.Addr() {
+		t.Fatalf("both clients got %v", ca.Addr())
+	}
+	sas := srv.g.IKE().SAs()
+	if len(sas) != 2 || sas[0].Remote.Addr() != nat || sas[1].Remote.Addr() != nat || sas[0].Remote == sas[1].Remote ||
+		len(sas[0].Children) != 1 || len(sas[1].Children) != 1 {
+		t.Fatalf("server's IKE SAs: %+v", sas)
+	}
+	c0, c1 := sas[0].Children[0], sas[1].Children[0]
+	if ts := fmt.Sprint(c0.RemoteTS); ts != fmt.Sprint(c1.RemoteTS) || ts != "[203.0.113.100/32[udp/1701]]" || c0.Policy == c1.Policy {
+		t.Fatalf("the two clients' CHILD_SAs: %v (policy %d) and %v (policy %d)", c0.RemoteTS, c0.Policy, c1.RemoteTS, c1.Policy)
+	}
+	for i, c := range []*l2tptest.Client{ca, cb, ca, cb} {
+		srv.pingBothWays(t, c, uint16(10*i+1))
+	}
+	select {
+	case p := <-ca.IP():
+		t.Fatalf("client a got another packet: %x", p)
+	case p := <-cb.IP():
+		t.Fatalf("client b got another packet: %x", p)
+	default:
+	}
 }
 
 // waitEvent waits up to 15 s for an event that match accepts.
