@@ -209,8 +209,8 @@ func TestL2TPOverIKEv1(t *testing.T) {
 // transport-mode SAs have the same selectors (the NAT's address, UDP port
 // 1701) and differ only in their SPIs and NAT-T ports, as when two
 // Windows laptops dial out of one office: both get calls, and each gets
-// only its own packets. (strongSwan with the kernel's transport mode and
-// xl2tpd cannot tell such clients apart.)
+// only its own packets (the Linux kernel's transport mode, keyed by the
+// NAT's address, has long failed at this).
 func TestL2TPBehindOneNAT(t *testing.T) {
 	leakcheck.Check(t, 5*time.Second)
 	net := esptest.NewNetwork()
