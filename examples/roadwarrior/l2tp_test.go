@@ -87,8 +87,9 @@ func newL2TPServer(t *testing.T, net *esptest.Network) *l2tpServerEnv {
 // PSK and the proposals of Windows' client, a transport-mode SA for L2TP,
 // and an L2TP/PPP client through it.
 type l2tpIPsecClient struct {
-	g *ikego.Gateway
-	c *l2tptest.Client
+	g      *ikego.Gateway
+	c      *l2tptest.Client
+	events chan ike.Event
 }
 
 func dialL2TPIPsec(t *testing.T, net *esptest.Network, addr netip.Addr, user, password string) *l2tpIPsecClient {
@@ -142,7 +143,7 @@ func dialL2TPIPsec(t *testing.T, net *esptest.Network, addr netip.Addr, user, pa
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &l2tpIPsecClient{g: g, c: c}
+	return &l2tpIPsecClient{g: g, c: c, events: events}
 }
 
 // pingBothWays sends a ping from the client to the host behind the server
@@ -175,9 +176,9 @@ func (e *l2tpServerEnv) pingBothWays(t *testing.T, c *l2tptest.Client, seq uint1
 // from its file: an IKEv1 initiator (ours: no third-party transport-mode
 // peer runs here) negotiates the transport-mode SA for UDP port 1701 with
 // Main Mode and Quick Mode, an L2TP/PPP client logs in through it, gets an
-// address of the pool, and pings a host behind the server both ways. When
-// the client deletes its IKE SA the server ends the call and the address
-// goes back to the pool.
+// address of the pool, and pings a host behind the server both ways, also
+// after the client rekeyed its CHILD_SA. When the client deletes its IKE
+// SA the server ends the call and the address goes back to the pool.
 func TestL2TPOverIKEv1(t *testing.T) {
 	leakcheck.Check(t, 5*time.Second)
 	net := esptest.NewNetwork()
@@ -192,6 +193,19 @@ func TestL2TPOverIKEv1(t *testing.T) {
 	srv.pingBothWays(t, c, 1)
 	if calls := srv.g.L2TP().Sessions(); len(calls) != 1 || calls[0].User != "dave" || calls[0].Addr != c.Addr() || !calls[0].Up {
 		t.Fatalf("server's calls: %+v", calls)
+	}
+
+	// The client rekeys its CHILD_SA (Windows does every hour): the call
+	// goes on over the new SAs, and the old CHILD_SA's removal on the
+	// server (a rekey) leaves it alone.
+	if n := cl.g.IKE().Rekey("vpn"); n != 1 {
+		t.Fatalf("Rekey: %d", n)
+	}
+	waitEvent(t, cl.events, "the client's rekeyed CHILD_SA", func(e ike.Event) bool { return e.Kind == ike.EventChildUp && e.Rekey })
+	waitEvent(t, srv.events, "the server's old CHILD_SA removed", func(e ike.Event) bool { return e.Kind == ike.EventChildDown && e.Rekey })
+	srv.pingBothWays(t, c, 3)
+	if calls := srv.g.L2TP().Sessions(); len(calls) != 1 || calls[0].Addr != c.Addr() || !calls[0].Up {
+		t.Fatalf("server's calls after the rekey: %+v", calls)
 	}
 
 	// The client's IKE SA goes: the server ends the call at once.
