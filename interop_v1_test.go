@@ -554,3 +554,80 @@ func checkIKEv1NetToNet(t *testing.T, g *Gateway, rig *interop.Rig, info map[str
 		t.Fatalf("%s: ping back: %v\n%s", when, err, out)
 	}
 }
+
+// TestInteropIKEv1XAuthClient: our IKEv1 initiator as the XAuth client of
+// strongSwan's IKEv1 gateway (the rig's ikev1-main-psk-xauth gateway side):
+// Main Mode with the PSK proposing XAUTHInitPreShared, strongSwan's XAuth
+// request answered as bob, a virtual IP by Mode Config pull, a Quick Mode
+// from it to 203.0.113.0/26; pings cross both ways and our delete reaches
+// strongSwan.
+func TestInteropIKEv1XAuthClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev1-main-psk-xauth"
+	rig := interop.Available(t)
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	info := rig.Info(scen)
+	if err := rig.Start("right", scen); err != nil {
+		t.Fatal(err)
+	}
+	vip := netip.MustParseAddr(info["FIRST_VIP4"])
+	psk := []byte("ikego-psk-0123456789abcdef")
+	peer := &ike.PeerConfig{
+		Name:       "vpn",
+		Version:    ike.VersionIKEv1,
+		RemoteHost: netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
+		LocalAddr:  netip.MustParseAddr(info["LEFT_ADDR"]),
+		RequestVIP: true,
+		Local: ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, info["LEFT_ADDR"]), PSK: psk,
+			XAuthUser: "bob", XAuthSecret: []byte("bob-pass")},
+		Remote: ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, info["RIGHT_ADDR"]), PSK: psk},
+		Children: []*ike.ChildConfig{{Name: "vpn", RemoteTS: selectors(prefixes(t, "203.0.113.0/26")),
+			ESPProposals: ike.MustParseProposals("aes256-sha256", wire.ProtocolESP)}},
+	}
+	events := newEventLog()
+	// The TUN device holds the address strongSwan's pool gives first.
+	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, []netip.Prefix{netip.PrefixFrom(vip, 32)},
+		prefixes(t, "203.0.113.0/26"), &ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add})
+	if err := g.IKE().Initiate("vpn"); err != nil {
+		t.Fatal(err)
+	}
+	if !events.wait(20*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) == 1 }) {
+		t.Fatalf("no CHILD_SA:\n%s", events)
+	}
+	ours := g.IKE().SAs()
+	if len(ours) != 1 || ours[0].Version != 1 || len(ours[0].VIPs) != 1 || ours[0].VIPs[0] != vip || len(ours[0].Children) != 1 {
+		t.Fatalf("our SAs: %+v", ours)
+	}
+	sas, err := rig.WaitInstalled("right", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sas, "ESTABLISHED") || !strings.Contains(sas, "bob") || !strings.Contains(sas, vip.String()) ||
+		!strings.Contains(sas, fmt.Sprintf("%08x", ours[0].Children[0].OutSPI)) {
+		t.Fatalf("strongSwan's SAs:\n%s", sas)
+	}
+	if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", vip.String(), info["PING"]); err != nil {
+		t.Fatalf("ping: %v\n%s", err, out)
+	}
+	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", "203.0.113.1", vip.String()); err != nil {
+		t.Fatalf("ping back: %v\n%s", err, out)
+	}
+	if n := g.IKE().Terminate("vpn"); n != 1 {
+		t.Fatalf("Terminate: %d", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sas, _ := rig.ListSAs("right")
+		if !strings.Contains(sas, "ESTABLISHED") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("strongSwan still has the SA after our delete:\n%s", sas)
+		}
+		time.Sleep(200 * time.Millisecond) // bounded poll of swanctl
+	}
+}

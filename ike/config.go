@@ -148,6 +148,14 @@ type AuthConfig struct {
 	// name (false: no such user). The virtual IPs of such a peer are
 	// leased to its XAuth user name.
 	XAuthPassword func(user string) (password string, ok bool)
+	// XAuthUser and XAuthSecret (local, IKEv1 initiator only), when
+	// XAuthUser is set, are our Extended Authentication account: we
+	// propose XAUTHInitPreShared (or XAUTHInitRSA with a certificate) and
+	// answer the gateway's XAuth request with them. PeerConfig.RequestVIP
+	// then asks for a virtual IP with Mode Config (or, with
+	// ModeConfigPush, waits for the gateway to push one).
+	XAuthUser   string
+	XAuthSecret []byte
 }
 
 // PeerConfig is one connection: an IKE SA and the CHILD_SAs under it.
@@ -539,6 +547,14 @@ func (p *PeerConfig) validate(pools Pools) error {
 	}
 	if p.Remote.XAuthPassword != nil && p.Version == VersionIKEv2 {
 		errs = append(errs, errors.New("remote auth: XAuth is IKEv1 only"))
+	}
+	switch {
+	case p.Local.XAuthUser != "" && p.Version == VersionIKEv2:
+		errs = append(errs, errors.New("local auth: XAuth is IKEv1 only"))
+	case p.Local.XAuthUser != "" && p.Local.Method != AuthPSK && p.Local.Method != AuthPubKey:
+		errs = append(errs, errors.New("local auth: XAuth follows a PSK or a certificate"))
+	case p.Remote.XAuthUser != "" || len(p.Remote.XAuthSecret) > 0:
+		errs = append(errs, errors.New("remote auth: XAuthUser and XAuthSecret are our own account (local)"))
 	}
 	for i, c := range p.Children {
 		if c == nil {

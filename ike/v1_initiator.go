@@ -85,6 +85,9 @@ func (s *session) v1Initiate() error {
 	v.saiB = sa.Body()
 	ps := []wire.V1Payload{sa, &wire.V1VendorID{Data: v1VIDDPD}, &wire.V1VendorID{Data: v1VIDNATT},
 		&wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)}}
+	if s.peer.Local.XAuthUser != "" {
+		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
+	}
 	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, 0), Payloads: ps}
 	b, err := out.Marshal()
 	if err != nil {
@@ -273,9 +276,7 @@ func (s *session) v1InitiatorAuth(m *wire.V1Message, ep esp.Endpoint) error {
 		s.reauthAt = s.env.now().Add(d - d/10)
 	}
 	v.expires = s.env.now().Add(v1Grace(v.life))
-	s.v1Established()
-	v.toStart = append(v.toStart, s.peer.Children...)
-	s.v1NextQuick()
+	s.v1ClientAfterMainMode()
 	return nil
 }
 
@@ -432,6 +433,12 @@ func (s *session) v1StartQuick(cfg *ChildConfig, old *childSA) error {
 	}
 	q.offered = offered
 	q.tsi, q.tsr = hostSelector(s.local.Addr()), hostSelector(s.remote.Addr())
+	for _, vip := range s.vips {
+		if len(cfg.RemoteTS) == 0 || vip.Is4() == cfg.RemoteTS[0].Start.Is4() {
+			q.tsi = hostSelector(vip) // from the virtual IP the gateway gave
+			break
+		}
+	}
 	if old != nil {
 		q.tsi, q.tsr = old.localTS[0], old.remoteTS[0]
 	} else {

@@ -414,3 +414,67 @@ func TestV1InitiatorDPDActions(t *testing.T) {
 		})
 	}
 }
+
+// TestV1InitiatorXAuthClient: our IKEv1 initiator as an XAuth client of
+// our gateway: it proposes XAUTHInitPreShared, answers the XAuth request
+// with its account, gets a virtual IP by Mode Config pull (or, with
+// ModeConfigPush on both ends, by the gateway's push), and its Quick Mode
+// comes from that address; a wrong secret is refused and nothing is up.
+func TestV1InitiatorXAuthClient(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		push   bool
+		secret string
+	}{{"pull", false, "bob-secret"}, {"push", true, "bob-secret"}, {"wrong secret", false, "not-bob's"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, err := NewPool("rw4", netip.MustParsePrefix("198.18.200.0/28"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rp *PeerConfig
+			p := newV1Pair(t, false, func(i, r *PeerConfig) {
+				i.Local.XAuthUser, i.Local.XAuthSecret = "bob", []byte(tc.secret)
+				i.RequestVIP, i.ModeConfigPush = true, tc.push
+				i.Children[0].LocalTS = nil
+				r.Remote.XAuthPassword = func(u string) (string, bool) { return "bob-secret", u == "bob" }
+				r.ModeConfigPush = tc.push
+				r.Children[0].RemoteTS = nil
+				rp = r
+			})
+			rp.Pools = []string{"rw4"} // with the pool, which NewManager did not have
+			if err := p.r.Update([]*PeerConfig{rp}, Pools{pool}); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.i.Initiate("net"); err != nil {
+				t.Fatal(err)
+			}
+			p.shuttle()
+			if tc.secret != "bob-secret" {
+				for name, m := range map[string]*Manager{"initiator": p.i, "responder": p.r} {
+					if sas := m.SAs(); len(sas) != 0 {
+						t.Errorf("%s after a refused XAuth: %+v", name, sas)
+					}
+				}
+				if count(*p.ievs, EventChildUp) != 0 || pool.Online() != 0 {
+					t.Errorf("a CHILD_SA or a lease after a refused XAuth")
+				}
+				return
+			}
+			is, rs := p.i.SAs(), p.r.SAs()
+			if len(is) != 1 || is[0].State != StateEstablished || len(is[0].VIPs) != 1 || len(is[0].Children) != 1 {
+				t.Fatalf("initiator %+v", is)
+			}
+			vip := is[0].VIPs[0]
+			if !pool.Contains(vip) || len(rs) != 1 || rs[0].XAuthUser != "bob" || len(rs[0].VIPs) != 1 || rs[0].VIPs[0] != vip {
+				t.Fatalf("VIP %v; responder %+v", vip, rs)
+			}
+			if ts := is[0].Children[0].LocalTS; len(ts) != 1 || ts[0] != hostSelector(vip) {
+				t.Errorf("the CHILD_SA is from %v, want the virtual IP %v", ts, vip)
+			}
+			if count(*p.revs, EventChildUp) != 1 {
+				t.Errorf("responder events %+v", *p.revs)
+			}
+			p.pairedKeys()
+		})
+	}
+}

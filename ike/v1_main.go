@@ -477,7 +477,7 @@ func (s *session) v1AfterMainMode() {
 
 // v1AuthMethod is the IKEv1 authentication method of the connection.
 func (p *PeerConfig) v1AuthMethod() wire.V1AuthMethod {
-	xauth := p.Remote.XAuthPassword != nil
+	xauth := p.Remote.XAuthPassword != nil || p.Local.XAuthUser != ""
 	switch {
 	case p.Local.Method == AuthPSK && xauth:
 		return wire.V1AuthXAuthInitPSK

@@ -86,9 +86,12 @@ type v1State struct {
 	quickOut map[uint32]*v1QuickOut
 	toStart  []*ChildConfig
 	toRekey  []*childSA
-	// xauth is the XAuth conversation; user the name it proved.
-	xauth *v1XAuth
-	user  string
+	// xauth is the XAuth conversation (gateway); user the name it proved
+	// (or that we sent, as client); client is where our configuration as
+	// a client stands until the SA is up.
+	xauth  *v1XAuth
+	user   string
+	client *v1Client
 	// pending is our request in flight (XAuth, DPD).
 	pending *v1Request
 	// dpdSeq numbers our R-U-THERE; lastAck the peer's.
@@ -385,7 +388,7 @@ func (s *session) v1Established() {
 		s.logger().Info("IKEv1 SA established", "id", s.remoteID.String(), "xauth", s.v1.user)
 	}
 	s.emit(Event{Kind: EventIKEUp, Proposal: s.prop})
-	if s.peer.ModeConfigPush {
+	if s.peer.ModeConfigPush && !s.initiator {
 		s.v1PushConfig()
 	}
 }

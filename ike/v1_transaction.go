@@ -57,6 +57,10 @@ func (s *session) v1Transaction(msgID uint32, ps []wire.V1Payload, digest [32]by
 		s.logger().Info("IKEv1 transaction without attributes")
 		return
 	}
+	if s.initiator {
+		s.v1ClientTransaction(msgID, attrs, digest)
+		return
+	}
 	x := v.xauth
 	switch attrs.CfgType {
 	case wire.V1CfgReply:
