@@ -467,10 +467,18 @@ func TestEngineTooBig(t *testing.T) {
 	}
 }
 
-// TestEngineLocalConn: transport-mode SAs that terminate in-process, as
-// L2TP's do: datagrams to the local port reach the LocalConn, replies go back
-// through the peer's SA.
+// TestEngineLocalConn: SAs that terminate in-process, as L2TP's do:
+// datagrams to the local port reach the LocalConn, replies go back through
+// the peer's SA; with transport-mode SAs, and with tunnel-mode SAs between
+// the two hosts themselves (as some L2TP/IPsec clients negotiate), whose
+// datagrams travel in IP packets between the SAs' own addresses.
 func TestEngineLocalConn(t *testing.T) {
+	for _, mode := range []esp.Mode{esp.ModeTransport, esp.ModeTunnel} {
+		t.Run(mode.String(), func(t *testing.T) { testEngineLocalConn(t, mode) })
+	}
+}
+
+func testEngineLocalConn(t *testing.T, mode esp.Mode) {
 	leakcheck.Check(t, 5*time.Second)
 	network := esptest.NewNetwork()
 	mk := func(outer netip.Addr) (*esp.Engine, *tuntest.Channel) {
@@ -500,7 +508,7 @@ func TestEngineLocalConn(t *testing.T) {
 			spi uint32
 		}{{esp.DirOut, x.out}, {esp.DirIn, x.in}} {
 			p := params(sa.spi, x.local, x.remote)
-			p.Mode = esp.ModeTransport
+			p.Mode = mode
 			if _, err := x.e.AddSA(sa.dir, p, 7, esp.Lifetime{}); err != nil {
 				t.Fatal(err)
 			}

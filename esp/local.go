@@ -10,10 +10,11 @@ import (
 	"sync/atomic"
 )
 
-// Transport-mode SAs that terminate in this process: L2TP/IPsec clients send
-// UDP to port 1701 of the gateway itself inside a transport-mode SA. The
-// engine hands those datagrams to a LocalConn instead of the TUN device, and
-// a LocalConn's replies go out through the peer's SA.
+// SAs that terminate in this process: L2TP/IPsec clients send UDP to port
+// 1701 of the gateway itself inside a transport-mode SA (or, some of them,
+// a tunnel-mode SA between the two hosts themselves). The engine hands
+// those datagrams to a LocalConn instead of the TUN device, and a
+// LocalConn's replies go out through the peer's SA, in the same mode.
 
 // LocalAddr is the peer of a LocalConn datagram: the policy whose SAs carry
 // it, and the peer's address and UDP port as they appear inside ESP. The
@@ -34,9 +35,10 @@ var ErrLocalClosed = errors.New("esp: local endpoint closed")
 // dropped and counted.
 const localQueueLen = 256
 
-// LocalConn receives the UDP datagrams that transport-mode SAs carry to one
-// local port, and sends replies through the SA of the peer's policy. It is
-// safe for concurrent use.
+// LocalConn receives the UDP datagrams that SAs carry to one local port
+// (transport-mode SAs, and tunnel-mode SAs whose inner packets are
+// addressed to the SA's own local address), and sends replies through the
+// SA of the peer's policy. It is safe for concurrent use.
 type LocalConn struct {
 	e       *Engine
 	port    uint16
@@ -71,13 +73,11 @@ func (e *Engine) ListenLocal(port uint16) (*LocalConn, error) {
 	return c, nil
 }
 
-// deliverLocal hands a transport-mode packet to its LocalConn. handled
+// deliverLocal hands a packet of a transport-mode SA, or of a tunnel-mode
+// SA addressed to the SA's own local address, to its LocalConn. handled
 // reports that the packet was for a LocalConn (and must not go to the TUN
 // device); queued that the conn now owns it (the caller must forget it).
 func (e *Engine) deliverLocal(p *packet) (handled, queued bool) {
-	if p.entry.sa.mode != ModeTransport {
-		return false, false
-	}
 	locals := *e.localsSnap.Load()
 	if len(locals) == 0 {
 		return false, false
@@ -86,6 +86,13 @@ func (e *Engine) deliverLocal(p *packet) (handled, queued bool) {
 	hl, proto, ok := transportHeader(pkt)
 	if !ok || proto != ProtoUDP || len(pkt) < hl+UDPHeaderLen {
 		return false, false
+	}
+	if p.entry.sa.mode != ModeTransport {
+		// Tunnel mode between the two hosts themselves: only what is
+		// addressed to us is ours.
+		if _, dst := ipAddrsOf(pkt); dst != p.entry.ep.Load().Local.Addr() {
+			return false, false
+		}
 	}
 	udp := pkt[hl:]
 	c, ok := locals[binary.BigEndian.Uint16(udp[2:])]
@@ -134,7 +141,8 @@ func (c *LocalConn) ReadFrom(b []byte) (int, LocalAddr, error) {
 }
 
 // WriteTo sends b as a UDP datagram from the conn's port to the peer,
-// through the outbound SA of the peer's policy.
+// through the outbound SA of the peer's policy: as its payload in transport
+// mode, inside an IP packet from the SA's local address in tunnel mode.
 func (c *LocalConn) WriteTo(b []byte, to LocalAddr) (int, error) {
 	select {
 	case <-c.done:
@@ -149,13 +157,25 @@ func (c *LocalConn) WriteTo(b []byte, to LocalAddr) (int, error) {
 	if ent == nil {
 		return 0, fmt.Errorf("esp: policy %d has no outbound SA", to.PolicyID)
 	}
-	if len(b) > 65535-UDPHeaderLen-ent.sa.Overhead(len(b)) {
+	ep := *ent.ep.Load()
+	local, peer := ep.Local.Addr(), to.Peer.Addr()
+	hl := 0
+	if ent.sa.mode == ModeTunnel {
+		if local.Is4() != peer.Is4() {
+			return 0, fmt.Errorf("esp: %v is not of the family of the SA's address %v", peer, local)
+		}
+		hl = 40
+		if local.Is4() {
+			hl = 20
+		}
+	}
+	if len(b) > 65535-hl-UDPHeaderLen-ent.sa.Overhead(hl+UDPHeaderLen+len(b)) {
 		return 0, ErrTooBig
 	}
 	p := c.e.getPacket()
 	defer c.e.release(p)
 	off := tunOffset
-	udp := p.buf[off : off+UDPHeaderLen+len(b)]
+	udp := p.buf[off+hl : off+hl+UDPHeaderLen+len(b)]
 	binary.BigEndian.PutUint16(udp[0:], c.port)
 	binary.BigEndian.PutUint16(udp[2:], to.Peer.Port())
 	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
@@ -164,8 +184,6 @@ func (c *LocalConn) WriteTo(b []byte, to LocalAddr) (int, error) {
 	// The checksum over our address and the address the peer believes it
 	// has (its NAT-OA is its own business: RFC 3948 §3.1.2 has the
 	// receiver fix it up).
-	ep := *ent.ep.Load()
-	local, peer := ep.Local.Addr(), to.Peer.Addr()
 	if local.Is4() == peer.Is4() {
 		c := ^udpChecksum(udp, local, peer)
 		if c == 0 {
@@ -173,11 +191,17 @@ func (c *LocalConn) WriteTo(b []byte, to LocalAddr) (int, error) {
 		}
 		binary.BigEndian.PutUint16(udp[6:], c)
 	}
-	seq, err := ent.sa.NextSeq()
-	if err != nil {
-		return 0, err
+	var out []byte
+	var err error
+	if hl > 0 {
+		putIPHeader(p.buf[off:off+hl], local, peer, ProtoUDP, len(udp))
+		out, err = ent.sa.Seal(p.buf[:off+hl+len(udp)], off)
+	} else {
+		var seq uint64
+		if seq, err = ent.sa.NextSeq(); err == nil {
+			out, err = ent.sa.SealPayload(p.buf[:off+len(udp)], off, ProtoUDP, seq)
+		}
 	}
-	out, err := ent.sa.SealPayload(p.buf[:off+len(udp)], off, ProtoUDP, seq)
 	if err != nil {
 		return 0, err
 	}

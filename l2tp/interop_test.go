@@ -1,7 +1,6 @@
 package l2tp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -11,32 +10,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ikego/ikego/internal/xl2tpd"
 )
-
-// lockedBuffer collects a process's output for the test to read while it
-// runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // skipOrFail skips the test, unless CI=true asks that it run.
 func skipOrFail(t *testing.T, why string) {
@@ -103,10 +83,6 @@ func testXL2TPD(t *testing.T, lacExtra, secret string) {
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "needs root for network namespaces")
 	}
-	xl2tpd, err := exec.LookPath("xl2tpd")
-	if err != nil {
-		skipOrFail(t, "xl2tpd not installed")
-	}
 	ipCmd, err := exec.LookPath("ip")
 	if err != nil {
 		skipOrFail(t, "iproute2 not installed")
@@ -132,82 +108,21 @@ func testXL2TPD(t *testing.T, lacExtra, secret string) {
 	}
 	defer conn.Close()
 
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "xl2tpd.conf")
-	control := filepath.Join(dir, "control")
-	secrets := filepath.Join(dir, "l2tp-secrets")
-	err = os.WriteFile(conf, []byte(`[global]
-listen-addr = 198.51.100.1
-port = 1701
-access control = no
-auth file = `+secrets+`
-
-[lac ikego]
-lns = 198.51.100.2
-redial = no
-length bit = yes
-name = alice
-`+lacExtra), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Our hostname, theirs, the secret (l2tp-secrets(5)).
-	if err := os.WriteFile(secrets, []byte("* * "+secret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs lockedBuffer
-	cmd := exec.Command(ipCmd, "netns", "exec", ns, xl2tpd, "-D", "-c", conf, "-p", filepath.Join(dir, "pid"), "-C", control)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // pppd children go with it
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() {
-		// Our own process group, by its id: xl2tpd and any pppd it forked.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("xl2tpd output:\n%s", logs.String())
-		}
-	}()
-
-	// Ask xl2tpd to dial: its control FIFO has a reader once it runs.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		fd, err := unix.Open(control, unix.O_WRONLY|unix.O_NONBLOCK, 0)
-		if err == nil {
-			_, err = unix.Write(fd, []byte("c ikego\n"))
-			unix.Close(fd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("xl2tpd control file never opened: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	lac := xl2tpd.Start(t, xl2tpd.Config{Namespace: ns, ListenAddr: "198.51.100.1", LNS: "198.51.100.2",
+		Name: "alice", Secret: secret, Extra: lacExtra})
+	lac.Dial()
 
 	srv := newTestServer(t, Config{HostName: "ikego-lns", Secret: []byte(secret)})
 	var events []Event
 	buf := make([]byte, 2048)
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	want := func() bool {
 		var tun, sess bool
 		for _, e := range events {
 			tun = tun || e.Kind == EventTunnelUp
 			sess = sess || e.Kind == EventSessionUp
 		}
-		return tun && sess && strings.Contains(logs.String(), "Call established")
+		return tun && sess && strings.Contains(lac.Logs(), "Call established")
 	}
 	pump := func() {
 		wait := time.Now().Add(200 * time.Millisecond)
@@ -250,7 +165,7 @@ name = alice
 		}
 		pump()
 	}
-	out := logs.String()
+	out := lac.Logs()
 	if !strings.Contains(out, "Connection established") {
 		t.Fatalf("xl2tpd did not log the tunnel:\n%s", out)
 	}
@@ -264,11 +179,8 @@ name = alice
 		}
 		pump()
 	}
-	for !strings.Contains(logs.String(), "Connection closed to 198.51.100.2") {
-		if time.Now().After(deadline) {
-			t.Fatalf("xl2tpd did not log the StopCCN:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !lac.WaitLog("Connection closed to 198.51.100.2", time.Until(deadline)) {
+		t.Fatalf("xl2tpd did not log the StopCCN:\n%s", lac.Logs())
 	}
 	t.Logf("events: %v", events)
 }
