@@ -109,8 +109,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // startGateway creates a TUN device, a Bind on addr and a Gateway with
-// the IKE config in namespace ns.
-func startGateway(t *testing.T, ns string, addrs []netip.Addr, tunAddrs []netip.Prefix, routes []netip.Prefix, cfg *ike.Config) *Gateway {
+// the IKE config in namespace ns; mods change the gateway's config (an
+// L2TP service).
+func startGateway(t *testing.T, ns string, addrs []netip.Addr, tunAddrs []netip.Prefix, routes []netip.Prefix, cfg *ike.Config,
+	mods ...func(*GatewayConfig)) *Gateway {
 	t.Helper()
 	var g *Gateway
 	interop.InNetns(t, ns, func() {
@@ -123,7 +125,11 @@ func startGateway(t *testing.T, ns string, addrs []netip.Addr, tunAddrs []netip.
 			dev.Close()
 			t.Fatal(err)
 		}
-		if g, err = NewGateway(GatewayConfig{TUN: dev, Bind: bind, IKE: cfg, Logger: testLogger(t)}); err != nil {
+		gc := GatewayConfig{TUN: dev, Bind: bind, IKE: cfg, Logger: testLogger(t)}
+		for _, m := range mods {
+			m(&gc)
+		}
+		if g, err = NewGateway(gc); err != nil {
 			dev.Close()
 			bind.Close()
 			t.Fatal(err)
