@@ -88,7 +88,8 @@ var subsystems = []string{"ike", "esp", "cfg", "net", "l2tp"}
 //     Quick Mode negotiates one pair), RSA keys only for certificates, and
 //     the same method (psk or pubkey) on both ends, or xauth (hybrid) for
 //     type xauth; xauth and l2tp connections wait for their clients;
-//   - an l2tp connection is IKEv1 in transport mode without local_ts,
+//   - an l2tp connection is IKEv1 (transport mode unless mode says
+//     tunnel, which some clients negotiate between the hosts) without local_ts,
 //     remote_ts or vip, with one pool that is an IPv4 prefix from /16 to
 //     /30 and serves no connection of another type; all l2tp connections
 //     share that pool (one L2TP service) and need l2tp_users.
@@ -467,10 +468,7 @@ func (b *builder) connection(c *Connection) {
 			child.Mode = esp.ModeTransport
 		}
 	case "tunnel":
-		child.Mode = esp.ModeTunnel
-		if isL2TP {
-			b.fail(f("mode"), "tunnel: L2TP/IPsec is transport mode")
-		}
+		child.Mode = esp.ModeTunnel // for l2tp: between the hosts, as some clients negotiate
 	case "transport":
 		child.Mode = esp.ModeTransport
 	default:

@@ -218,7 +218,9 @@ type Connection struct {
 	LifePackets  Count    `yaml:"life_packets"`
 	// Compression proposes and accepts IPComp (RFC 3173, DEFLATE).
 	Compression bool `yaml:"compression"`
-	// Mode is tunnel (the default) or transport.
+	// Mode is tunnel (the default) or transport; for type l2tp transport
+	// (the default: the built-in clients) or tunnel (a tunnel between the
+	// two hosts for UDP port 1701, as some clients negotiate).
 	Mode string `yaml:"mode"`
 	// StartAction is what happens at start-up: none (the default: wait for
 	// the peer; "add" is accepted for it), start (initiate to remote_addrs)

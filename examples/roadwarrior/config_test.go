@@ -190,7 +190,7 @@ func TestConfigErrors(t *testing.T) {
 		{"l2tp with version 2", l2(edit{"connections.rw.version", "2"}), "connections.rw.version: 2: L2TP/IPsec clients speak IKEv1"},
 		{"l2tp with version both", l2(edit{"connections.rw.version", "both"}), "connections.rw.version: both: L2TP/IPsec clients speak IKEv1"},
 		{"l2tp with local_ts", l2(edit{"connections.rw.local_ts", "10.0.0.0/8"}), "connections.rw.local_ts: not for l2tp"},
-		{"l2tp in tunnel mode", l2(edit{"connections.rw.mode", "tunnel"}), "connections.rw.mode: tunnel: L2TP/IPsec is transport mode"},
+		{"l2tp in beet mode", l2(edit{"connections.rw.mode", "beet"}), `connections.rw.mode: "beet": want tunnel or transport`},
 		{"l2tp with a vip", l2(edit{"connections.rw.vip", "198.18.200.5"}), "connections.rw.vip: not for l2tp"},
 		{"l2tp initiating", l2(edit{"connections.rw.start_action", "start"}), "connections.rw.start_action: start: l2tp connections wait for their clients"},
 		{"l2tp aggressive", l2(edit{"connections.rw.aggressive", "true"}), "connections.rw.aggressive: not for l2tp"},
@@ -1047,6 +1047,16 @@ func TestL2TPConnection(t *testing.T) {
 	}
 	if !slices.Contains(rt.TUN.Routes, pool) || !slices.Contains(rt.TUN.Addrs, netip.PrefixFrom(local, 32)) {
 		t.Errorf("TUN: routes %v, addrs %v", rt.TUN.Routes, rt.TUN.Addrs)
+	}
+
+	// mode tunnel: for clients that negotiate a tunnel between the hosts.
+	rt, err = check(configWith(t, edit{"connections.rw.type", "l2tp"}, edit{"connections.rw.local_ts", "-"},
+		edit{"l2tp_users", "[{id: alice, secret: alice-pw}]"}, edit{"connections.rw.mode", "tunnel"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := rt.IKE.Peers[0].Children[0].Mode; m != esp.ModeTunnel || rt.L2TP == nil {
+		t.Errorf("mode tunnel: %v, service %v", m, rt.L2TP != nil)
 	}
 
 	// Configured proposals replace those of the built-in clients; a
