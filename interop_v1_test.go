@@ -556,16 +556,23 @@ func checkIKEv1NetToNet(t *testing.T, g *Gateway, rig *interop.Rig, info map[str
 }
 
 // TestInteropIKEv1XAuthClient: our IKEv1 initiator as the XAuth client of
-// strongSwan's IKEv1 gateway (the rig's ikev1-main-psk-xauth gateway side):
+// strongSwan's IKEv1 gateways (the gateway sides of the rig's scenarios):
 // Main Mode with the PSK proposing XAUTHInitPreShared, strongSwan's XAuth
-// request answered as bob, a virtual IP by Mode Config pull, a Quick Mode
-// from it to 203.0.113.0/26; pings cross both ways and our delete reaches
-// strongSwan.
+// request answered as bob, a virtual IP by Mode Config pull; and, as
+// Cisco-style clients connect, Aggressive Mode with the group name
+// keyid:ikego-group, XAuth and a virtual IP pushed (with Cisco Unity). A
+// Quick Mode from the virtual IP to 203.0.113.0/26, pings both ways, and
+// our delete reaches strongSwan.
 func TestInteropIKEv1XAuthClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
-	const scen = "ikev1-main-psk-xauth"
+	for _, scen := range []string{"ikev1-main-psk-xauth", "ikev1-aggr-psk-xauth"} {
+		t.Run(scen, func(t *testing.T) { testIKEv1XAuthClient(t, scen) })
+	}
+}
+
+func testIKEv1XAuthClient(t *testing.T, scen string) {
 	rig := interop.Available(t)
 	if err := rig.NetUp(false); err != nil {
 		t.Fatal(err)
@@ -586,7 +593,12 @@ func TestInteropIKEv1XAuthClient(t *testing.T) {
 			XAuthUser: "bob", XAuthSecret: []byte("bob-pass")},
 		Remote: ike.AuthConfig{Method: ike.AuthPSK, ID: mustIdentity(t, info["RIGHT_ADDR"]), PSK: psk},
 		Children: []*ike.ChildConfig{{Name: "vpn", RemoteTS: selectors(prefixes(t, "203.0.113.0/26")),
-			ESPProposals: ike.MustParseProposals("aes256-sha256", wire.ProtocolESP)}},
+			ESPProposals: ike.MustParseProposals("aes256-sha256, aes256-sha1", wire.ProtocolESP)}},
+	}
+	if scen == "ikev1-aggr-psk-xauth" {
+		peer.Aggressive, peer.ModeConfigPush = true, true
+		peer.Local.ID, peer.Remote.ID = mustIdentity(t, "keyid:ikego-group"), mustIdentity(t, "vpn.example.com")
+		peer.IKEProposals = ike.MustParseProposals("aes256-sha256-modp2048, aes256-sha1-modp2048", wire.ProtocolIKE)
 	}
 	events := newEventLog()
 	// The TUN device holds the address strongSwan's pool gives first.

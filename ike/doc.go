@@ -76,9 +76,13 @@
 // # IKEv1 (v1_*.go, keymat_v1.go)
 //
 // Connections with PeerConfig.Version VersionIKEv1 or VersionAny take IKEv1
-// peers (v1_initiator.go: VersionIKEv1 connections also initiate, Main
-// Mode with a PSK or RSA signatures and a Quick Mode per CHILD_SA, which
-// they rekey; they reauthenticate make before break). As responder: Main Mode with a PSK, RSA signatures, or hybrid
+// peers. As initiator (v1_initiator.go, v1_aggressive_init.go,
+// v1_client.go): Main Mode with a PSK or RSA signatures, or Aggressive Mode
+// with a PSK (PeerConfig.Aggressive, a group name as identity); XAuth as
+// the client (AuthConfig.XAuthUser) and a virtual IP by Mode Config pull or
+// push (RequestVIP, ModeConfigPush); then a Quick Mode per CHILD_SA, from
+// the virtual IP if there is one, which it rekeys; it reauthenticates make
+// before break. As responder: Main Mode with a PSK, RSA signatures, or hybrid
 // (draft-ietf-ipsec-isakmp-hybrid-auth: we sign, the client does XAuth
 // alone), Aggressive Mode with a PSK chosen by the client's identity
 // (PeerConfig.Aggressive), XAuth as the server (AuthConfig.XAuthPassword),
@@ -92,9 +96,10 @@
 // adopts the old SA's CHILD_SAs. The Manager keeps each SA's datagrams in
 // order, which IKEv1 peers rely on (they send the next message before the
 // answer to the last). Large messages go in fragments when the peer
-// announced the FRAGMENTATION vendor ID (v1_fragment.go). Not implemented:
-// XAuth and Mode Config as client, Aggressive Mode as initiator or with
-// signatures, ECDSA signatures.
+// announced the FRAGMENTATION vendor ID (v1_fragment.go). The Quick Mode
+// responder installs the CHILD_SA with its message 2 (the initiator may
+// send on it before its HASH(3) arrives). Not implemented: Aggressive Mode
+// with signatures, ECDSA signatures, XAuth types other than generic.
 //
 // # Virtual IP pools (pool.go)
 //

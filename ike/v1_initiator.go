@@ -73,21 +73,20 @@ func (s *session) v1Phase1Offer() []wire.V1Transform {
 	return out
 }
 
-// v1Initiate sends Main Mode message 1.
+// v1Initiate sends Main Mode message 1, or Aggressive Mode's.
 func (s *session) v1Initiate() error {
 	v := s.v1
 	offer := s.v1Phase1Offer()
 	if len(offer) == 0 {
 		return errors.New("ike: no IKE proposal has an IKEv1 form (AES-CBC or 3DES with an HMAC PRF)")
 	}
+	if s.peer.Aggressive {
+		return s.v1InitiateAggressive(offer)
+	}
 	sa := &wire.V1SA{DOI: wire.V1DOIIPsec, Situation: 1, Proposals: []wire.V1Proposal{{Number: 1,
 		Protocol: wire.V1ProtocolISAKMP, Transforms: offer}}}
 	v.saiB = sa.Body()
-	ps := []wire.V1Payload{sa, &wire.V1VendorID{Data: v1VIDDPD}, &wire.V1VendorID{Data: v1VIDNATT},
-		&wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)}}
-	if s.peer.Local.XAuthUser != "" {
-		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
-	}
+	ps := append([]wire.V1Payload{sa}, s.v1InitiatorVIDs()...)
 	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, 0), Payloads: ps}
 	b, err := out.Marshal()
 	if err != nil {
@@ -95,6 +94,17 @@ func (s *session) v1Initiate() error {
 	}
 	s.v1SendPhase1("Main Mode", b)
 	return nil
+}
+
+// v1InitiatorVIDs are the vendor IDs of our first message: DPD, NAT-T,
+// fragmentation and, with an XAuth account, XAuth.
+func (s *session) v1InitiatorVIDs() []wire.V1Payload {
+	ps := []wire.V1Payload{&wire.V1VendorID{Data: v1VIDDPD}, &wire.V1VendorID{Data: v1VIDNATT},
+		&wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)}}
+	if s.peer.Local.XAuthUser != "" {
+		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
+	}
+	return ps
 }
 
 // v1SendPhase1 sends a Phase 1 message of ours and retransmits it until
@@ -106,7 +116,7 @@ func (s *session) v1SendPhase1(kind string, b []byte) {
 }
 
 // v1MainModeInitiator handles Main Mode messages 2, 4 and 6.
-func (s *session) v1MainModeInitiator(m *wire.V1Message, ep esp.Endpoint) {
+func (s *session) v1MainModeInitiator(m *wire.V1Message, ep esp.Endpoint, digest [32]byte) {
 	v := s.v1
 	var err error
 	switch {
@@ -116,6 +126,8 @@ func (s *session) v1MainModeInitiator(m *wire.V1Message, ep esp.Endpoint) {
 		err = s.v1InitiatorKE(m, ep)
 	case v.phase == v1SentAuth && m.Header.Encrypted():
 		err = s.v1InitiatorAuth(m, ep)
+	case v.phase == v1SentAggressive && m.Header.Exchange == wire.V1ExchangeAggressive && !m.Header.Encrypted():
+		err = s.v1AggressiveInitiator(m, ep, digest)
 	default:
 		return // a retransmission, or out of order
 	}
@@ -136,23 +148,9 @@ func (s *session) v1InitiatorSA(m *wire.V1Message) error {
 		}
 		return errors.New("ike: Main Mode message 2 without one transform")
 	}
-	c, err := v1Phase1Transform(sa.Proposals[0].Transforms[0])
+	c, err := s.v1TakeChoice(m, sa)
 	if err != nil {
 		return err
-	}
-	sel, ok := Select(s.peer.ikeProposals(), []Proposal{c.proposal}, true)
-	if !ok || c.auth != s.peer.v1AuthMethod() {
-		return fmt.Errorf("ike: the peer chose %v with %v, which we did not offer", c.proposal, c.auth)
-	}
-	s.spir = m.Header.ResponderCookie
-	v.hash, v.cipher, v.group, v.auth, v.life = c.hash, c.cipher, c.group, c.auth, c.life
-	s.prop = sel
-	for _, p := range m.Payloads {
-		if vid, ok := p.(*wire.V1VendorID); ok {
-			v.natt = v.natt || bytes.Equal(vid.Data, v1VIDNATT)
-			v.dpd = v.dpd || bytes.Equal(vid.Data, v1VIDDPD)
-			v.fragPeer = v.fragPeer || isV1FragmentVID(vid.Data)
-		}
 	}
 	if v.share, err = NewKeyShare(v.group, s.env.rand); err != nil {
 		return err
@@ -181,9 +179,34 @@ func (s *session) v1InitiatorSA(m *wire.V1Message) error {
 	v.phase = v1SentKE
 	s.v1SendPhase1("Main Mode key exchange", b)
 	if s.logs(slog.LevelInfo) {
-		s.logger().Info("IKEv1 Main Mode", "proposal", sel.String(), "auth", c.auth.String())
+		s.logger().Info("IKEv1 Main Mode", "proposal", s.prop.String(), "auth", c.auth.String())
 	}
 	return nil
+}
+
+// v1TakeChoice takes the responder's choice among our Phase 1 transforms
+// (its SA payload sa) and its vendor IDs.
+func (s *session) v1TakeChoice(m *wire.V1Message, sa *wire.V1SA) (v1Phase1Choice, error) {
+	v := s.v1
+	c, err := v1Phase1Transform(sa.Proposals[0].Transforms[0])
+	if err != nil {
+		return c, err
+	}
+	sel, ok := Select(s.peer.ikeProposals(), []Proposal{c.proposal}, true)
+	if !ok || c.auth != s.peer.v1AuthMethod() {
+		return c, fmt.Errorf("ike: the peer chose %v with %v, which we did not offer", c.proposal, c.auth)
+	}
+	s.spir = m.Header.ResponderCookie
+	v.hash, v.cipher, v.group, v.auth, v.life = c.hash, c.cipher, c.group, c.auth, c.life
+	s.prop = sel
+	for _, p := range m.Payloads {
+		if vid, ok := p.(*wire.V1VendorID); ok {
+			v.natt = v.natt || bytes.Equal(vid.Data, v1VIDNATT)
+			v.dpd = v.dpd || bytes.Equal(vid.Data, v1VIDDPD)
+			v.fragPeer = v.fragPeer || isV1FragmentVID(vid.Data)
+		}
+	}
+	return c, nil
 }
 
 // v1InitiatorKE takes the responder's key exchange (message 4) and sends
@@ -206,11 +229,7 @@ func (s *session) v1InitiatorKE(m *wire.V1Message, ep esp.Endpoint) error {
 	}
 	if v.natt {
 		s.v1DetectNAT(m.Payloads, ep)
-		if s.encap {
-			// RFC 3947 Section 4: both sides move to port 4500.
-			s.local = netip.AddrPortFrom(s.local.Addr(), s.env.natt)
-			s.remote = netip.AddrPortFrom(s.remote.Addr(), esp.NATTPort)
-		}
+		s.v1Float()
 	}
 	ps, err := s.v1Proof(true)
 	if err != nil {
@@ -222,13 +241,22 @@ func (s *session) v1InitiatorKE(m *wire.V1Message, ep esp.Endpoint) error {
 		ps = append(ps, &wire.V1Notify{DOI: wire.V1DOIIPsec, Protocol: wire.V1ProtocolISAKMP, SPI: s.v1Cookies(),
 			Kind: wire.V1NotifyInitialContact})
 	}
-	b, err := s.v1SealMainMode(ps)
+	b, err := s.v1SealPhase1(wire.V1ExchangeIDProt, ps)
 	if err != nil {
 		return err
 	}
 	v.phase = v1SentAuth
 	s.v1SendPhase1("Main Mode authentication", b)
 	return nil
+}
+
+// v1Float moves to port 4500 when NAT-T is on (RFC 3947 Section 4: both
+// sides move once NAT is detected).
+func (s *session) v1Float() {
+	if s.encap {
+		s.local = netip.AddrPortFrom(s.local.Addr(), s.env.natt)
+		s.remote = netip.AddrPortFrom(s.remote.Addr(), esp.NATTPort)
+	}
 }
 
 // v1InitiatorAuth checks the responder's identity and authentication
@@ -243,26 +271,46 @@ func (s *session) v1InitiatorAuth(m *wire.V1Message, ep esp.Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("%w: Main Mode message 6 does not parse (a PSK mismatch?): %v", ErrAuthFailed, err)
 	}
+	remoteID, err := s.v1VerifyResponder(ps)
+	if err != nil {
+		return err
+	}
+	v.iv = next
+	s.v1InitiatorDone(ep, remoteID)
+	return nil
+}
+
+// v1VerifyResponder checks the responder's ID and its HASH_R or SIG_R
+// (with its certificate) among ps, and returns its identity.
+func (s *session) v1VerifyResponder(ps []wire.V1Payload) (pki.Identity, error) {
+	v := s.v1
 	id, ok := wire.FindV1[*wire.V1ID](ps)
 	if !ok {
-		return errors.New("ike: Main Mode message 6 without ID")
+		return pki.Identity{}, errors.New("ike: the responder's authentication without ID")
 	}
 	remoteID, err := pki.NewIdentity(pki.IDType(id.IDType), bytes.Clone(id.Data))
 	if err != nil {
-		return fmt.Errorf("ike: peer identity: %w", err)
+		return remoteID, fmt.Errorf("ike: peer identity: %w", err)
 	}
 	want := v.keys.hashR(v.gxi, v.gxr, s.spii, s.spir, v.saiB, id.Body())
 	if s.peer.Remote.Method == AuthPubKey {
 		if err := s.v1VerifySignature(ps, remoteID, want); err != nil {
-			return err
+			return remoteID, err
 		}
 	} else if hash, ok := wire.FindV1[*wire.V1Hash](ps); !ok || subtle.ConstantTimeCompare(want, hash.Data) != 1 {
-		return fmt.Errorf("%w: HASH_R does not verify (a PSK mismatch?)", ErrAuthFailed)
+		return remoteID, fmt.Errorf("%w: HASH_R does not verify (a PSK mismatch?)", ErrAuthFailed)
 	}
 	if s.peer.Remote.ID.Type != 0 && !remoteID.Matches(s.peer.Remote.ID) {
-		return fmt.Errorf("%w: peer identity %s does not match %s", ErrAuthFailed, remoteID, s.peer.Remote.ID)
+		return remoteID, fmt.Errorf("%w: peer identity %s does not match %s", ErrAuthFailed, remoteID, s.peer.Remote.ID)
 	}
-	v.iv = next
+	return remoteID, nil
+}
+
+// v1InitiatorDone goes on after Phase 1 authenticated the responder:
+// reauthentication and lifetime timers, then XAuth, Mode Config and the
+// Quick Modes as the connection wants.
+func (s *session) v1InitiatorDone(ep esp.Endpoint, remoteID pki.Identity) {
+	v := s.v1
 	v.pending = nil
 	s.authenticated(ep)
 	s.remoteID = remoteID
@@ -277,7 +325,6 @@ func (s *session) v1InitiatorAuth(m *wire.V1Message, ep esp.Endpoint) error {
 	}
 	v.expires = s.env.now().Add(v1Grace(v.life))
 	s.v1ClientAfterMainMode()
-	return nil
 }
 
 // v1QuickOut is a Quick Mode we started, waiting for message 2.

@@ -478,3 +478,69 @@ func TestV1InitiatorXAuthClient(t *testing.T) {
 		})
 	}
 }
+
+// TestV1InitiatorAggressive: our initiator in Aggressive Mode with a group
+// name as identity (keyid:GROUP) against our gateway: with the PSK alone,
+// and with XAuth and a pushed virtual IP, as Cisco-style clients connect;
+// a wrong PSK is refused (HASH_R does not verify).
+func TestV1InitiatorAggressive(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		xauth bool
+		psk   string
+	}{{"psk", false, string(testPSK)}, {"xauth and push", true, string(testPSK)}, {"wrong psk", false, "not-the-group-key-0123"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			group := mustID(t, "keyid:ikego-group")
+			pool, err := NewPool("rw4", netip.MustParsePrefix("198.18.200.0/28"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rp *PeerConfig
+			p := newV1Pair(t, false, func(i, r *PeerConfig) {
+				i.Aggressive, i.Local.ID, i.Local.PSK, i.Remote.PSK = true, group, []byte(tc.psk), []byte(tc.psk)
+				i.IKEProposals = MustParseProposals("aes256-sha256-modp2048, aes128-sha1-modp2048", wire.ProtocolIKE)
+				r.Aggressive, r.Remote.ID = true, group
+				if tc.xauth {
+					i.Local.XAuthUser, i.Local.XAuthSecret = "bob", []byte("bob-secret")
+					i.RequestVIP, i.ModeConfigPush = true, true
+					i.Children[0].LocalTS = nil
+					r.Remote.XAuthPassword = func(u string) (string, bool) { return "bob-secret", u == "bob" }
+					r.ModeConfigPush = true
+					r.Children[0].RemoteTS = nil
+				}
+				rp = r
+			})
+			if tc.xauth {
+				rp.Pools = []string{"rw4"}
+				if err := p.r.Update([]*PeerConfig{rp}, Pools{pool}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := p.i.Initiate("net"); err != nil {
+				t.Fatal(err)
+			}
+			first := p.ic.out[0].data
+			if len(first) < 28 || first[18] != byte(wire.V1ExchangeAggressive) {
+				t.Fatalf("first message %x is not Aggressive Mode", first)
+			}
+			p.shuttle()
+			is, rs := p.i.SAs(), p.r.SAs()
+			if tc.psk != string(testPSK) {
+				if len(is) != 0 && is[0].State == StateEstablished || count(*p.ievs, EventChildUp) != 0 {
+					t.Errorf("up with a wrong PSK: %+v", is)
+				}
+				return
+			}
+			if len(is) != 1 || is[0].State != StateEstablished || len(is[0].Children) != 1 || len(rs) != 1 ||
+				rs[0].RemoteID.String() != "keyid:ikego-group" {
+				t.Fatalf("initiator %+v\nresponder %+v", is, rs)
+			}
+			if tc.xauth {
+				if len(is[0].VIPs) != 1 || !pool.Contains(is[0].VIPs[0]) || rs[0].XAuthUser != "bob" {
+					t.Errorf("XAuth and push: VIPs %v, user %q", is[0].VIPs, rs[0].XAuthUser)
+				}
+			}
+			p.pairedKeys()
+		})
+	}
+}

@@ -414,7 +414,7 @@ func (s *session) v1Authenticate(m *wire.V1Message, ep esp.Endpoint) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.v1SealMainMode(out6)
+	b, err := s.v1SealPhase1(wire.V1ExchangeIDProt, out6)
 	if err != nil {
 		return nil, err
 	}
@@ -451,9 +451,10 @@ func (s *session) v1Proof(initiator bool) ([]wire.V1Payload, error) {
 	return append(ps, &wire.V1Signature{Data: sig}), nil
 }
 
-// v1SealMainMode encrypts Main Mode message 5 or 6 with the Phase 1 IV,
-// which the last cipher block then replaces.
-func (s *session) v1SealMainMode(ps []wire.V1Payload) ([]byte, error) {
+// v1SealPhase1 encrypts Main Mode message 5 or 6, or Aggressive Mode
+// message 3 (exchange ex), with the Phase 1 IV, which the last cipher block
+// then replaces.
+func (s *session) v1SealPhase1(ex wire.V1Exchange, ps []wire.V1Payload) ([]byte, error) {
 	v := s.v1
 	body, err := wire.MarshalV1Payloads(ps)
 	if err != nil {
@@ -461,7 +462,7 @@ func (s *session) v1SealMainMode(ps []wire.V1Payload) ([]byte, error) {
 	}
 	ct, last := v.keys.encrypt(v.iv, body)
 	v.iv = last
-	out := wire.V1Message{Header: s.v1Header(wire.V1ExchangeIDProt, 0, wire.V1PayloadID), Encrypted: ct}
+	out := wire.V1Message{Header: s.v1Header(ex, 0, ps[0].Type()), Encrypted: ct}
 	out.Header.Flags |= wire.V1FlagEncryption
 	return out.Marshal()
 }

@@ -157,7 +157,7 @@ func (s *session) handleV1(m *wire.V1Message, ep esp.Endpoint) {
 		switch {
 		case h.MessageID != 0:
 		case s.initiator:
-			s.v1MainModeInitiator(m, ep)
+			s.v1MainModeInitiator(m, ep, digest)
 		default:
 			s.v1MainMode(m, ep, digest)
 		}
