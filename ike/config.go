@@ -165,10 +165,12 @@ type PeerConfig struct {
 	// Version is the IKE version the connection speaks; the zero value is
 	// IKEv2.
 	Version Version
-	// Aggressive (IKEv1, PSK) also accepts Aggressive Mode, in which the
-	// initiator's identity (a group name) picks the connection and its
-	// PSK. Its second message lets anyone who asks guess the PSK offline:
-	// use it only with long random PSKs, for clients that need it.
+	// Aggressive (IKEv1, PSK): as responder we also accept Aggressive
+	// Mode, in which the initiator's identity (a group name) picks the
+	// connection and its PSK; as initiator we start with it instead of
+	// Main Mode, Local.ID being the group name (keyid:GROUP) the gateway
+	// expects. Its second message lets anyone who asks guess the PSK
+	// offline: use it only with long random PSKs, for peers that need it.
 	Aggressive bool
 	// ModeConfigPush (IKEv1) sends the virtual IP, DNS servers and, to
 	// Cisco Unity clients, the split-tunnel subnets in a Mode Config SET
