@@ -258,7 +258,9 @@ func TestV1InitiatorReauth(t *testing.T) {
 // rounds of datagrams, then hands the initiator a hostile datagram with
 // the SA's cookies (the fuzzed octets after them), then lets both finish
 // and run their timers. Nothing may panic, whatever the initiator was
-// waiting for (message 2, 4 or 6, a Quick Mode answer).
+// waiting for (Main Mode message 2, 4 or 6, Aggressive Mode message 2,
+// XAuth, Mode Config, a Quick Mode answer). The bits of rounds above 7
+// choose PFS, Aggressive Mode, XAuth with Mode Config, and push.
 func FuzzV1Initiator(f *testing.F) {
 	hdr := func(ex wire.V1Exchange, flags wire.V1Flags, next wire.V1PayloadType, id uint32, body []byte) []byte {
 		b := []byte{byte(next), 0x10, byte(ex), byte(flags)}
@@ -272,9 +274,23 @@ func FuzzV1Initiator(f *testing.F) {
 		f.Add(rounds, hdr(wire.V1ExchangeIDProt, wire.V1FlagEncryption, wire.V1PayloadID, 0, make([]byte, 32)))
 		f.Add(rounds, hdr(wire.V1ExchangeQuickMode, wire.V1FlagEncryption, wire.V1PayloadHash, 7, make([]byte, 48)))
 		f.Add(rounds, hdr(wire.V1ExchangeInformational, 0, wire.V1PayloadNotify, 0, []byte{0, 0, 0, 12, 0, 0, 0, 1, 1, 0, 0, 14}))
+		f.Add(rounds|16, hdr(wire.V1ExchangeAggressive, 0, wire.V1PayloadSA, 0, []byte{4, 0, 0, 8, 0, 0, 0, 1, 10, 0, 0, 8, 1, 2, 3, 4}))
+		f.Add(rounds|32|64, hdr(wire.V1ExchangeTransaction, wire.V1FlagEncryption, wire.V1PayloadHash, 9, make([]byte, 48)))
 	}
 	f.Fuzz(func(t *testing.T, rounds uint8, tail []byte) {
-		p := newV1Pair(t, rounds&8 != 0)
+		p := newV1Pair(t, rounds&8 != 0, func(i, r *PeerConfig) {
+			if rounds&16 != 0 {
+				group := mustID(t, "keyid:fuzz-group")
+				i.Aggressive, i.Local.ID, r.Aggressive, r.Remote.ID = true, group, true, group
+				i.IKEProposals = MustParseProposals("aes256-sha256-modp2048", wire.ProtocolIKE)
+			}
+			if rounds&32 != 0 {
+				i.Local.XAuthUser, i.Local.XAuthSecret = "bob", []byte("bob-secret")
+				r.Remote.XAuthPassword = func(u string) (string, bool) { return "bob-secret", u == "bob" }
+				i.RequestVIP = true
+				i.ModeConfigPush, r.ModeConfigPush = rounds&64 != 0, rounds&64 != 0
+			}
+		})
 		if err := p.i.Initiate("net"); err != nil {
 			t.Fatal(err)
 		}
