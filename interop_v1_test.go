@@ -268,16 +268,23 @@ func TestInteropIKEv1Hybrid(t *testing.T) {
 }
 
 // TestInteropIKEv1MainCert: the rig's ikev1-main-cert scenario, net to net:
-// strongSwan authenticates with an RSA certificate (RSA signatures, DN
-// identities) and negotiates two Quick Modes with PFS (MODP-2048), one per
-// subnet of ours; pings cross both ways in both CHILD_SAs.
+// strongSwan authenticates with a certificate (DN identities), RSA and
+// ECDSA (RFC 4754, method 9, both ends on P-256), and negotiates two Quick
+// Modes with PFS (MODP-2048), one per subnet of ours; pings cross both ways
+// in both CHILD_SAs. The RSA certificates go in fragments both ways.
 func TestInteropIKEv1MainCert(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop test")
 	}
+	for _, kt := range []pki.KeyType{pki.KeyTypeRSA2048, pki.KeyTypeECDSAP256} {
+		t.Run(kt.String(), func(t *testing.T) { testIKEv1MainCert(t, kt) })
+	}
+}
+
+func testIKEv1MainCert(t *testing.T, kt pki.KeyType) {
 	const scen = "ikev1-main-cert"
 	rig := interop.Available(t)
-	ca, server, key := seedPKI(t, rig, pki.KeyTypeRSA2048, "client2")
+	ca, server, key := seedPKI(t, rig, kt, "client2")
 	info := rig.Info(scen)
 	esps := ike.MustParseProposals("aes256-sha256-modp2048, aes256-sha1-modp2048", wire.ProtocolESP)
 	site := selectors(prefixes(t, "198.18.2.0/24"))
@@ -336,6 +343,9 @@ func TestInteropIKEv1MainCert(t *testing.T) {
 	}
 	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", info["PING_BACK_SRC"], info["PING_BACK"]); err != nil {
 		t.Fatalf("ping back: %v\n%s", err, out)
+	}
+	if kt != pki.KeyTypeRSA2048 {
+		return
 	}
 	// Both sent the FRAGMENTATION vendor ID: the certificate messages went
 	// in fragments both ways.

@@ -2,6 +2,7 @@ package ike
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -537,8 +538,15 @@ func (p *PeerConfig) validate(pools Pools) error {
 			errs = append(errs, errors.New("IKEv1: with a local psk the remote end uses the psk too"))
 		case p.Local.Method == AuthPubKey && p.Remote.Method != AuthPubKey && p.Remote.Method != AuthXAuth:
 			errs = append(errs, errors.New("IKEv1: with a local certificate the remote end uses a certificate or xauth (hybrid)"))
+		case p.Local.Method == AuthPubKey && p.Local.Key != nil && keyTypeOf(p.Local.Key.Public()) != sigKeyRSA &&
+			(p.Remote.Method == AuthXAuth || p.Remote.XAuthPassword != nil || p.Local.XAuthUser != ""):
+			errs = append(errs, errors.New("IKEv1: XAuth and hybrid with certificates take RSA keys only"))
 		case p.Local.Method == AuthPubKey && p.Local.Key != nil && keyTypeOf(p.Local.Key.Public()) != sigKeyRSA:
-			errs = append(errs, errors.New("IKEv1: certificates with RSA keys only (ECDSA signatures are not implemented)"))
+			if k, ok := p.Local.Key.Public().(*ecdsa.PublicKey); !ok {
+				errs = append(errs, errors.New("IKEv1: certificates with RSA or ECDSA keys"))
+			} else if _, ok := curveOf(k); !ok {
+				errs = append(errs, errors.New("IKEv1: ECDSA keys on P-256, P-384 or P-521"))
+			}
 		}
 	}
 	if p.Aggressive && (p.Version == VersionIKEv2 || p.Local.Method != AuthPSK) {

@@ -98,8 +98,11 @@
 // answer to the last). Large messages go in fragments when the peer
 // announced the FRAGMENTATION vendor ID (v1_fragment.go). The Quick Mode
 // responder installs the CHILD_SA with its message 2 (the initiator may
-// send on it before its HASH(3) arrives). Not implemented: Aggressive Mode
-// with signatures, ECDSA signatures, XAuth types other than generic.
+// send on it before its HASH(3) arrives). Signatures are RSA (PKCS #1 v1.5
+// over the hash, as strongSwan and racoon sign) or ECDSA (RFC 4754, r and
+// s over the hash itself). Not implemented: Aggressive Mode with
+// signatures, XAuth and hybrid with ECDSA (there are no such methods),
+// XAuth types other than generic.
 //
 // # Virtual IP pools (pool.go)
 //

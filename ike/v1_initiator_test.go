@@ -2,6 +2,8 @@ package ike
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/x509"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike/wire"
+	"github.com/ikego/ikego/pki"
 )
 
 // v1Pair is our IKEv1 initiator and our IKEv1 responder, back to back on
@@ -555,6 +558,69 @@ func TestV1InitiatorAggressive(t *testing.T) {
 				if len(is[0].VIPs) != 1 || !pool.Contains(is[0].VIPs[0]) || rs[0].XAuthUser != "bob" {
 					t.Errorf("XAuth and push: VIPs %v, user %q", is[0].VIPs, rs[0].XAuthUser)
 				}
+			}
+			p.pairedKeys()
+		})
+	}
+}
+
+// TestV1InitiatorECDSA: Main Mode with ECDSA certificates on both ends
+// (RFC 4754: methods 9 and 10, r and s over HASH_I and HASH_R) between our
+// initiator and our gateway; an initiator with an ECDSA key and a gateway
+// with an RSA one cannot agree on a method and nothing comes up.
+func TestV1InitiatorECDSA(t *testing.T) {
+	x := v1Certs(t)
+	issue := func(kt pki.KeyType, cn string, profile pki.Profile) (*x509.Certificate, crypto.Signer) {
+		c, k, err := x.ca.Issue(pki.Request{Profile: profile, Subject: "C=US, O=ikego-test, CN=" + cn, Names: []string{cn}, KeyType: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, k
+	}
+	for _, tc := range []struct {
+		name     string
+		client   pki.KeyType
+		server   pki.KeyType
+		method   wire.V1AuthMethod
+		accepted bool
+	}{
+		{"P-256", pki.KeyTypeECDSAP256, pki.KeyTypeECDSAP256, wire.V1AuthECDSA256, true},
+		{"P-384", pki.KeyTypeECDSAP384, pki.KeyTypeECDSAP384, wire.V1AuthECDSA384, true},
+		{"ECDSA client, RSA gateway", pki.KeyTypeECDSAP256, pki.KeyTypeRSA2048, wire.V1AuthECDSA256, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc, ck := issue(tc.client, "site.example.com", pki.ProfileClient)
+			sc, sk := issue(tc.server, "vpn.example.com", pki.ProfileServer)
+			p := newV1Pair(t, false, func(i, r *PeerConfig) {
+				i.Local = AuthConfig{Method: AuthPubKey, Certificates: []*x509.Certificate{cc}, Key: ck}
+				i.Remote = AuthConfig{Method: AuthPubKey, ID: mustID(t, "C=US, O=ikego-test, CN=vpn.example.com"), CAs: []*x509.Certificate{x.ca.Cert}}
+				r.Local = AuthConfig{Method: AuthPubKey, Certificates: []*x509.Certificate{sc}, Key: sk}
+				r.Remote = AuthConfig{Method: AuthPubKey, ID: mustID(t, "C=US, O=ikego-test, CN=site.example.com"), CAs: []*x509.Certificate{x.ca.Cert}}
+			})
+			if err := p.i.Initiate("net"); err != nil {
+				t.Fatal(err)
+			}
+			// Main Mode message 1 offers the method of the client's key.
+			m, err := wire.ParseV1(p.ic.out[0].data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sa, _ := wire.FindV1[*wire.V1SA](m.Payloads)
+			c, err := v1Phase1Transform(sa.Proposals[0].Transforms[0])
+			if err != nil || c.auth != tc.method {
+				t.Fatalf("offered method %v (%v), want %v", c.auth, err, tc.method)
+			}
+			p.shuttle()
+			is, rs := p.i.SAs(), p.r.SAs()
+			if !tc.accepted {
+				if count(*p.ievs, EventChildUp) != 0 || len(rs) != 0 && rs[0].State == StateEstablished {
+					t.Fatalf("up with mismatched keys: %+v %+v", is, rs)
+				}
+				return
+			}
+			if len(is) != 1 || is[0].State != StateEstablished || len(is[0].Children) != 1 || len(rs) != 1 ||
+				rs[0].RemoteID.String() != "C=US, O=ikego-test, CN=site.example.com" || is[0].RemoteID.String() != "C=US, O=ikego-test, CN=vpn.example.com" {
+				t.Fatalf("initiator %+v\nresponder %+v", is, rs)
 			}
 			p.pairedKeys()
 		})

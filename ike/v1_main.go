@@ -3,6 +3,7 @@ package ike
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/subtle"
 	"crypto/x509"
@@ -448,6 +449,13 @@ func (s *session) v1Proof(initiator bool) ([]wire.V1Payload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ike: signing %s: %w", name, err)
 	}
+	if k, ok := s.peer.Local.Key.Public().(*ecdsa.PublicKey); ok {
+		// ECDSA signs the hash itself; IKEv1 sends r and s (RFC 4754).
+		c, _ := curveOf(k)
+		if sig, err = derToRS(sig, c.size); err != nil {
+			return nil, fmt.Errorf("ike: signing %s: %w", name, err)
+		}
+	}
 	return append(ps, &wire.V1Signature{Data: sig}), nil
 }
 
@@ -488,15 +496,34 @@ func (p *PeerConfig) v1AuthMethod() wire.V1AuthMethod {
 		return wire.V1AuthHybridInitRSA
 	case xauth:
 		return wire.V1AuthXAuthInitRSA
+	case p.Local.Key != nil:
+		if k, ok := p.Local.Key.Public().(*ecdsa.PublicKey); ok {
+			if c, ok := curveOf(k); ok {
+				return v1ECDSAMethod(c)
+			}
+		}
 	}
 	return wire.V1AuthRSASig
+}
+
+// v1ECDSAMethod is the IKEv1 authentication method of ECDSA signatures on
+// a curve (RFC 4754 Section 3).
+func v1ECDSAMethod(c ecdsaCurve) wire.V1AuthMethod {
+	switch c.name {
+	case "P-384":
+		return wire.V1AuthECDSA384
+	case "P-521":
+		return wire.V1AuthECDSA521
+	}
+	return wire.V1AuthECDSA256
 }
 
 // v1Signatures reports whether the method keys SKEYID from the nonces and
 // g^xy (RFC 2409 Section 5: signatures; hybrid as well).
 func v1Signatures(m wire.V1AuthMethod) bool {
 	switch m {
-	case wire.V1AuthRSASig, wire.V1AuthXAuthInitRSA, wire.V1AuthHybridInitRSA:
+	case wire.V1AuthRSASig, wire.V1AuthXAuthInitRSA, wire.V1AuthHybridInitRSA,
+		wire.V1AuthECDSA256, wire.V1AuthECDSA384, wire.V1AuthECDSA521:
 		return true
 	}
 	return false
@@ -538,14 +565,38 @@ func (s *session) v1VerifySignature(ps []wire.V1Payload, id pki.Identity, hashI 
 	if id.HasWildcards() || !pki.MatchCertificate(id, leaf) {
 		return fmt.Errorf("%w: identity %v is not in its certificate (%s)", ErrAuthFailed, id, leaf.Subject)
 	}
-	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return fmt.Errorf("%w: %v: only RSA signatures are implemented for IKEv1", ErrAuthFailed, id)
-	}
-	if err := rsa.VerifyPKCS1v15(pub, crypto.Hash(0), hashI, sig.Data); err != nil {
-		return fmt.Errorf("%w: signature of %v does not verify", ErrAuthFailed, id)
+	// The method is for both ends: RSA, or ECDSA on the curve it names,
+	// whose signature is r and s of the curve's size (RFC 4754 Section
+	// 7) over the hash itself, as strongSwan signs it.
+	switch pub := leaf.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if !v1RSAMethod(s.v1.auth) {
+			return fmt.Errorf("%w: %v signs with RSA, the method is %v", ErrAuthFailed, id, s.v1.auth)
+		}
+		if err := rsa.VerifyPKCS1v15(pub, crypto.Hash(0), hashI, sig.Data); err != nil {
+			return fmt.Errorf("%w: signature of %v does not verify", ErrAuthFailed, id)
+		}
+	case *ecdsa.PublicKey:
+		c, ok := curveOf(pub)
+		if !ok || v1ECDSAMethod(c) != s.v1.auth {
+			return fmt.Errorf("%w: %v signs with ECDSA on %s, the method is %v", ErrAuthFailed, id, pub.Params().Name, s.v1.auth)
+		}
+		if len(sig.Data) != 2*c.size || !ecdsa.VerifyASN1(pub, hashI, rsToDER(sig.Data)) {
+			return fmt.Errorf("%w: signature of %v does not verify", ErrAuthFailed, id)
+		}
+	default:
+		return fmt.Errorf("%w: %v: a %T key cannot sign for IKEv1", ErrAuthFailed, id, leaf.PublicKey)
 	}
 	return nil
+}
+
+// v1RSAMethod reports whether the method signs with RSA.
+func v1RSAMethod(m wire.V1AuthMethod) bool {
+	switch m {
+	case wire.V1AuthRSASig, wire.V1AuthXAuthInitRSA, wire.V1AuthHybridInitRSA:
+		return true
+	}
+	return false
 }
 
 // v1OurID is the identity we send: the configured one, else our

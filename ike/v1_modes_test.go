@@ -820,20 +820,20 @@ func TestV1ConfigValidation(t *testing.T) {
 	}{
 		{"RSA certificate", func(p *PeerConfig) { rsaGW(x)(p, nil) }, ""},
 		{"hybrid", func(p *PeerConfig) { hybridGW(x)(p, nil) }, ""},
-		{"ECDSA certificate", func(p *PeerConfig) {
+		{"ECDSA certificate with XAuth", func(p *PeerConfig) {
 			rsaGW(x)(p, nil)
 			p.Local.Certificates, p.Local.Key = []*x509.Certificate{x.ecdsaServer}, x.ecdsaServerKey
-		}, "ECDSA"},
+		}, "RSA keys only"},
 		{"ECDSA certificate, hybrid", func(p *PeerConfig) {
 			hybridGW(x)(p, nil)
 			p.Local.Certificates, p.Local.Key = []*x509.Certificate{x.ecdsaServer}, x.ecdsaServerKey
-		}, "ECDSA"},
-		{"ECDSA certificate, any version", func(p *PeerConfig) {
+		}, "RSA keys only"},
+		{"ECDSA certificate, any version", func(p *PeerConfig) { // RFC 4754 signatures
 			rsaGW(x)(p, nil)
 			p.Remote.XAuthPassword = nil
 			p.Version = VersionAny
 			p.Local.Certificates, p.Local.Key = []*x509.Certificate{x.ecdsaServer}, x.ecdsaServerKey
-		}, "ECDSA"},
+		}, ""},
 		{"hybrid without XAuthPassword", func(p *PeerConfig) {
 			hybridGW(x)(p, nil)
 			p.Remote.XAuthPassword = nil

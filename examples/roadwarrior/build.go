@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -85,7 +86,8 @@ var subsystems = []string{"ike", "esp", "cfg", "net", "l2tp"}
 //   - start_action start needs a remote address to initiate to and a local
 //     address to initiate from;
 //   - IKEv1 (version 1 or both) takes one local_ts and one remote_ts (a
-//     Quick Mode negotiates one pair), RSA keys only for certificates, and
+//     Quick Mode negotiates one pair), RSA or ECDSA keys for certificates
+//     (RSA with XAuth and hybrid), and
 //     the same method (psk or pubkey) on both ends, or xauth (hybrid) for
 //     type xauth; xauth and l2tp connections wait for their clients;
 //   - an l2tp connection is IKEv1 (transport mode unless mode says
@@ -665,9 +667,19 @@ func (b *builder) ikev1(c *Connection, p *ike.PeerConfig, xauth bool) {
 		b.fail(path+".remote.auth", "%s: with local.auth psk, IKEv1 (version %s) takes remote.auth psk", p.Remote.Method, p.Version)
 	case p.Local.Method == ike.AuthPubKey && p.Remote.Method != ike.AuthPubKey && p.Remote.Method != ike.AuthXAuth:
 		b.fail(path+".remote.auth", "%s: with local.auth pubkey, IKEv1 (version %s) takes remote.auth pubkey or xauth (hybrid)", p.Remote.Method, p.Version)
-	case p.Local.Method == ike.AuthPubKey && p.Local.Key != nil:
+	case p.Local.Method == ike.AuthPubKey && p.Local.Key != nil && (xauth || p.Remote.Method == ike.AuthXAuth):
 		if _, ok := p.Local.Key.Public().(*rsa.PublicKey); !ok {
-			b.fail(path+".local", "IKEv1 signs with RSA keys only: the certificate's key is not RSA")
+			b.fail(path+".local", "IKEv1 XAuth and hybrid sign with RSA keys only: the certificate's key is not RSA")
+		}
+	case p.Local.Method == ike.AuthPubKey && p.Local.Key != nil:
+		switch k := p.Local.Key.Public().(type) {
+		case *rsa.PublicKey:
+		case *ecdsa.PublicKey:
+			if n := k.Params().Name; n != "P-256" && n != "P-384" && n != "P-521" {
+				b.fail(path+".local", "IKEv1 signs with ECDSA on P-256, P-384 or P-521, not %s", n)
+			}
+		default:
+			b.fail(path+".local", "IKEv1 signs with RSA or ECDSA keys")
 		}
 	}
 	if p.Remote.Method == ike.AuthXAuth && !xauth {

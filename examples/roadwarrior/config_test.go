@@ -215,7 +215,8 @@ func TestConfigErrors(t *testing.T) {
 		{"several local subnets with both", []edit{{"connections.rw.version", "both"}}, "connections.rw.local_ts: IKEv1 negotiates one subnet pair per CHILD_SA"},
 		{"IKEv1 psk with remote pubkey", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.remote.auth", "pubkey"}}, "connections.rw.remote.auth: pubkey: with local.auth psk, IKEv1 (version 1) takes remote.auth psk"},
 		{"IKEv1 pubkey with remote psk", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}, edit{"connections.rw.remote.auth", "psk"}), "connections.rw.remote.auth: psk: with local.auth pubkey, IKEv1 (version 1) takes remote.auth pubkey or xauth"},
-		{"IKEv1 with an ECDSA certificate", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}), "connections.rw.local: IKEv1 signs with RSA keys only"},
+		{"IKEv1 XAuth with an ECDSA certificate", append(slices.Clone(pubkey), edit{"connections.rw.type", "xauth"}, edit{"xauth_users", "[{id: bob, secret: x}]"},
+			edit{"connections.rw.local_ts", "203.0.113.0/26"}), "connections.rw.local: IKEv1 XAuth and hybrid sign with RSA keys only"},
 		{"remote xauth with IKEv2", append(slices.Clone(pubkey), edit{"connections.rw.remote.auth", "xauth"}), "connections.rw.remote.auth: xauth is IKEv1: type xauth"},
 		{"remote xauth without type xauth", append(slices.Clone(pubkey), edit{"connections.rw.version", "1"}, edit{"connections.rw.local_ts", "203.0.113.0/26"}, edit{"connections.rw.remote.auth", "xauth"}), "connections.rw.remote.auth: xauth (hybrid) needs type xauth"},
 		{"local xauth", []edit{{"connections.rw.local.auth", "xauth"}}, "connections.rw.local.auth: xauth is for the remote end"},
@@ -1078,5 +1079,20 @@ func TestL2TPConnection(t *testing.T) {
 	}
 	if rt.L2TP != nil || slices.Contains(rt.TUN.Routes, pool) {
 		t.Errorf("disabled l2tp connection: service %v, routes %v", rt.L2TP, rt.TUN.Routes)
+	}
+}
+
+// TestIKEv1ECDSACertificate: IKEv1 with the store's ECDSA certificate on
+// a connection without XAuth signs with ECDSA (RFC 4754).
+func TestIKEv1ECDSACertificate(t *testing.T) {
+	store := testStore(t) // its "vpn" certificate has a P-256 key
+	rt, err := check(configWith(t, edit{"connections.rw.local", "{auth: pubkey, certs: [vpn]}"}, edit{"connections.rw.remote", "{auth: pubkey}"},
+		edit{"connections.rw.psk", "-"}, edit{"pki.dir", store}, edit{"connections.rw.version", "1"},
+		edit{"connections.rw.local_ts", "203.0.113.0/26"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rt.IKE.Peers[0]; p.Version != ike.VersionIKEv1 || p.Local.Method != ike.AuthPubKey {
+		t.Errorf("peer %+v", p)
 	}
 }
