@@ -234,8 +234,10 @@ type Connection struct {
 	// Aggressive (IKEv1 with a PSK) also accepts Aggressive Mode, which
 	// clients use when they send a group name (iOS "Cisco IPSec" with a
 	// group name, Android "IPSec Xauth PSK" with an IPSec identifier): the
-	// remote id (keyid:GROUP) then picks the connection. Its second message
-	// lets anyone guess the PSK offline: use long random PSKs.
+	// remote id (keyid:GROUP) then picks the connection. A net-to-net
+	// connection that initiates starts with Aggressive Mode instead of
+	// Main Mode (local.id as the identity the peer expects). Its second
+	// message lets anyone guess the PSK offline: use long random PSKs.
 	Aggressive bool `yaml:"aggressive"`
 	// Pull, default true (IKEv1): the client asks for its virtual IP
 	// (Mode Config pull); false pushes it once the client is authenticated
