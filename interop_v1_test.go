@@ -447,20 +447,7 @@ func TestInteropIKEv1Initiator(t *testing.T) {
 		t.Fatalf("the rekeyed CHILD_SAs did not go:\n%s", events)
 	}
 	check("after our rekey")
-	if n := g.IKE().Terminate("net"); n != 1 {
-		t.Fatalf("Terminate: %d", n)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		sas, _ := rig.ListSAs("right")
-		if !strings.Contains(sas, "ESTABLISHED") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("strongSwan still has the SA after our delete:\n%s", sas)
-		}
-		time.Sleep(200 * time.Millisecond) // bounded poll of swanctl
-	}
+	terminateAndWaitGone(t, g, rig, "net")
 }
 
 // TestInteropIKEv1InitiatorReauth: our IKEv1 initiator reauthenticates
@@ -638,14 +625,21 @@ func testIKEv1XAuthClient(t *testing.T, scen string) {
 	if out, err := rig.Exec("right", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", "203.0.113.1", vip.String()); err != nil {
 		t.Fatalf("ping back: %v\n%s", err, out)
 	}
-	if n := g.IKE().Terminate("vpn"); n != 1 {
+	terminateAndWaitGone(t, g, rig, "vpn")
+}
+
+// terminateAndWaitGone deletes our IKE SA of connection conn and waits up
+// to 10 s for strongSwan on the right to have no IKE SA left.
+func terminateAndWaitGone(t *testing.T, g *Gateway, rig *interop.Rig, conn string) {
+	t.Helper()
+	if n := g.IKE().Terminate(conn); n != 1 {
 		t.Fatalf("Terminate: %d", n)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		sas, _ := rig.ListSAs("right")
 		if !strings.Contains(sas, "ESTABLISHED") {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("strongSwan still has the SA after our delete:\n%s", sas)

@@ -48,14 +48,8 @@ func (s *session) v1InitiateAggressive(offer []wire.V1Transform) error {
 	sa := &wire.V1SA{DOI: wire.V1DOIIPsec, Situation: 1, Proposals: []wire.V1Proposal{{Number: 1,
 		Protocol: wire.V1ProtocolISAKMP, Transforms: one}}}
 	v.saiB = sa.Body()
-	var err error
 	v.group = Group(group)
-	if v.share, err = NewKeyShare(v.group, s.env.rand); err != nil {
-		return err
-	}
-	v.gxi = v.share.Public()
-	v.ni = make([]byte, 32)
-	if _, err := s.env.rand.Read(v.ni); err != nil {
+	if err := s.v1InitiatorShare(); err != nil {
 		return err
 	}
 	our := s.v1OurID()

@@ -152,12 +152,7 @@ func (s *session) v1InitiatorSA(m *wire.V1Message) error {
 	if err != nil {
 		return err
 	}
-	if v.share, err = NewKeyShare(v.group, s.env.rand); err != nil {
-		return err
-	}
-	v.gxi = v.share.Public()
-	v.ni = make([]byte, 32)
-	if _, err := s.env.rand.Read(v.ni); err != nil {
+	if err := s.v1InitiatorShare(); err != nil {
 		return err
 	}
 	ps := []wire.V1Payload{&wire.V1KE{Data: v.gxi}, &wire.V1Nonce{Data: v.ni}}
@@ -182,6 +177,20 @@ func (s *session) v1InitiatorSA(m *wire.V1Message) error {
 		s.logger().Info("IKEv1 Main Mode", "proposal", s.prop.String(), "auth", c.auth.String())
 	}
 	return nil
+}
+
+// v1InitiatorShare makes our key exchange in the chosen group and our
+// nonce.
+func (s *session) v1InitiatorShare() error {
+	v := s.v1
+	var err error
+	if v.share, err = NewKeyShare(v.group, s.env.rand); err != nil {
+		return err
+	}
+	v.gxi = v.share.Public()
+	v.ni = make([]byte, 32)
+	_, err = s.env.rand.Read(v.ni)
+	return err
 }
 
 // v1TakeChoice takes the responder's choice among our Phase 1 transforms
