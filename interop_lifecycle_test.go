@@ -278,3 +278,66 @@ func TestInteropEAPWrongPassword(t *testing.T) {
 		t.Errorf("state left: %+v, %d leases", sas, pools[0].Online())
 	}
 }
+
+// TestInteropEAPClient: our initiator as the EAP-MSCHAPv2 client of
+// strongSwan's gateway (the rig's ikev2-eap gateway side, with a server
+// certificate from our pki): no AUTH in our first IKE_AUTH, strongSwan's
+// certificate and AUTH checked, its EAP-Identity, MS-CHAPv2 challenge and
+// success answered, the MSK-keyed AUTHs both ways, a virtual IP from its
+// pool and a CHILD_SA for its two subnets; pings from the virtual IP to
+// both, and our delete reaches strongSwan.
+func TestInteropEAPClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop test")
+	}
+	const scen = "ikev2-eap"
+	rig := interop.Available(t)
+	ca, _, _, _, _ := seedPKIBoth(t, rig, pki.KeyTypeRSA2048, "client1")
+	if err := rig.NetUp(false); err != nil {
+		t.Fatal(err)
+	}
+	info := rig.Info(scen)
+	if err := rig.Start("right", scen); err != nil {
+		t.Fatal(err)
+	}
+	vip := netip.MustParseAddr(info["FIRST_VIP4"])
+	subnets := prefixes(t, "203.0.113.0/26 198.18.1.0/24")
+	peer := &ike.PeerConfig{
+		Name:       "vpn",
+		RemoteHost: netip.AddrPortFrom(netip.MustParseAddr(info["RIGHT_ADDR"]), 500),
+		LocalAddr:  netip.MustParseAddr(info["LEFT_ADDR"]),
+		RequestVIP: true,
+		Local: ike.AuthConfig{Method: ike.AuthEAP, ID: mustIdentity(t, info["LEFT_ADDR"]),
+			EAPIdentity: info["EAP_USER"], EAPSecret: []byte(info["EAP_PASS"])},
+		Remote:   ike.AuthConfig{Method: ike.AuthPubKey, ID: mustIdentity(t, "vpn.example.com"), CAs: []*x509.Certificate{ca.Cert}},
+		Children: []*ike.ChildConfig{{Name: "vpn", RemoteTS: selectors(subnets)}},
+	}
+	events := newEventLog()
+	g := startGateway(t, info["NS_LEFT"], []netip.Addr{peer.LocalAddr}, []netip.Prefix{netip.PrefixFrom(vip, 32)}, subnets,
+		&ike.Config{Peers: []*ike.PeerConfig{peer}, OnEvent: events.add})
+	if err := g.IKE().Initiate("vpn"); err != nil {
+		t.Fatal(err)
+	}
+	if !events.wait(20*time.Second, func(evs []ike.Event) bool { return countKind(evs, ike.EventChildUp) == 1 }) {
+		t.Fatalf("no CHILD_SA:\n%s", events)
+	}
+	ours := g.IKE().SAs()
+	if len(ours) != 1 || len(ours[0].VIPs) != 1 || ours[0].VIPs[0] != vip || len(ours[0].Children) != 1 ||
+		ours[0].RemoteID.String() != "vpn.example.com" {
+		t.Fatalf("our SAs: %+v", ours)
+	}
+	sas, err := rig.WaitInstalled("right", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sas, info["EAP_USER"]) || !strings.Contains(sas, vip.String()) ||
+		!strings.Contains(sas, fmt.Sprintf("%08x", ours[0].Children[0].OutSPI)) {
+		t.Fatalf("strongSwan's SAs:\n%s", sas)
+	}
+	for _, host := range strings.Fields(info["PING"]) {
+		if out, err := rig.Exec("left", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", vip.String(), host); err != nil {
+			t.Fatalf("ping %s: %v\n%s", host, err, out)
+		}
+	}
+	terminateAndWaitGone(t, g, rig, "vpn")
+}

@@ -142,6 +142,12 @@ type AuthConfig struct {
 	// EAPPassword (remote, AuthEAP) returns the password of an EAP
 	// identity, false for an unknown one.
 	EAPPassword func(identity string) (password string, ok bool)
+	// EAPIdentity and EAPSecret (local, AuthEAP, IKEv2 initiator) are our
+	// EAP-MSCHAPv2 account: we leave AUTH out of IKE_AUTH, check the
+	// gateway's certificate, answer its EAP requests, and prove ourselves
+	// with the MSK (RFC 7296 Section 2.16).
+	EAPIdentity string
+	EAPSecret   []byte
 	// XAuthPassword (remote, IKEv1 only), when set, requires Extended
 	// Authentication (draft-beaulieu-ike-xauth-02) after Main Mode: the
 	// peer must propose XAUTHInitPreShared, and we ask it for a user name
@@ -482,12 +488,17 @@ func (p *PeerConfig) validate(pools Pools) error {
 				errs = append(errs, fmt.Errorf("%s auth: psk without a key", side.name))
 			}
 		case AuthEAP:
-			if side.name == "local" {
-				errs = append(errs, errors.New("local auth: eap is for the remote end (we use a certificate)"))
-			} else if side.a.EAPPassword == nil {
+			switch {
+			case side.name == "local" && (side.a.EAPIdentity == "" || len(side.a.EAPSecret) == 0):
+				errs = append(errs, errors.New("local auth: eap needs EAPIdentity and EAPSecret"))
+			case side.name == "local" && p.Remote.Method != AuthPubKey:
+				errs = append(errs, errors.New("local auth eap: the remote end must authenticate with a certificate"))
+			case side.name == "local" && p.Version != VersionIKEv2:
+				errs = append(errs, errors.New("local auth eap: IKEv2 only"))
+			case side.name == "local":
+			case side.a.EAPPassword == nil:
 				errs = append(errs, errors.New("remote auth: eap needs EAPPassword"))
-			}
-			if p.Local.Method != AuthPubKey {
+			case p.Local.Method != AuthPubKey:
 				errs = append(errs, errors.New("remote auth eap: the local end must authenticate with a certificate"))
 			}
 		case AuthXAuth:

@@ -65,13 +65,13 @@
 // and per source address; above Config.CookieThreshold IKE_SA_INIT needs
 // a COOKIE.
 //
-// EAP (v2_eap.go): as responder, EAP-MSCHAPv2 (the Windows client's
-// method) with our certificate, an EAP-Identity round, and the EAP MSK
-// keying both AUTH payloads; leases go to the EAP identity.
+// EAP-MSCHAPv2 (the Windows client's method) with the gateway's
+// certificate, an EAP-Identity round, and the EAP MSK keying both AUTH
+// payloads: as responder (v2_eap.go; leases go to the EAP identity) and as
+// initiator (v2_eap_client.go, AuthConfig.EAPIdentity and EAPSecret).
 //
-// Not yet implemented (later issues): other EAP methods and EAP as
-// initiator, a childless IKE_AUTH as initiator, MOBIKE as initiator (our
-// own address changes).
+// Not yet implemented: other EAP methods, a childless IKE_AUTH as
+// initiator, MOBIKE as initiator (our own address changes).
 //
 // # IKEv1 (v1_*.go, keymat_v1.go)
 //

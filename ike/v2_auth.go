@@ -158,6 +158,8 @@ func (s *session) ourAuth(p *PeerConfig, responder bool, message, peerNonce []by
 		}
 		out = append(out, certPayloads(p.Local.Certificates)...)
 		out = append(out, a)
+	case AuthEAP:
+		// No AUTH: the responder starts EAP (RFC 7296 Section 2.16).
 	default:
 		return nil, fmt.Errorf("ike: local authentication %v not implemented", p.Local.Method)
 	}
@@ -411,6 +413,8 @@ func (s *session) assignVIPs(cp *wire.CP) (*wire.CP, error) {
 // CHILD_SA.
 type authInitiatorTask struct {
 	offer *childOffer
+	// eap is our EAP conversation when we authenticate with EAP.
+	eap *eapInitiator
 }
 
 func (*authInitiatorTask) exchange() wire.ExchangeType { return wire.ExchangeIKEAuth }
@@ -423,8 +427,18 @@ func (t *authInitiatorTask) build(s *session) ([]wire.Payload, error) {
 	}
 	// IDi [CERT] N(INITIAL_CONTACT) [CERTREQ] [IDr] AUTH ...
 	var out []wire.Payload
+	var auth wire.Payload
 	out = append(out, ps[0])
-	out = append(out, ps[1:len(ps)-1]...) // certificates
+	if p.Local.Method == AuthEAP {
+		body, err := idBody(ps[0].(*wire.ID))
+		if err != nil {
+			return nil, err
+		}
+		t.eap = &eapInitiator{idiBody: body}
+	} else {
+		out = append(out, ps[1:len(ps)-1]...) // certificates
+		auth = ps[len(ps)-1]
+	}
 	if s.env.established == nil || s.env.established(p.Name) == 0 {
 		// RFC 7296 §2.4: we have no other IKE SA with this peer, so it
 		// may forget any it still has with us.
@@ -436,7 +450,9 @@ func (t *authInitiatorTask) build(s *session) ([]wire.Payload, error) {
 	if p.Remote.ID.Type != 0 && !p.Remote.ID.HasWildcards() {
 		out = append(out, &wire.ID{Responder: true, IDType: wire.IDType(p.Remote.ID.Type), Data: p.Remote.ID.Data})
 	}
-	out = append(out, ps[len(ps)-1])
+	if auth != nil {
+		out = append(out, auth)
+	}
 	if !p.NoMOBIKE {
 		out = append(out, &wire.Notify{Kind: wire.NotifyMOBIKESupported})
 	}
@@ -482,9 +498,24 @@ func (t *authInitiatorTask) process(s *session, inner []wire.Payload) error {
 		return err
 	}
 	s.remoteID = id
-	if _, ok := wire.FindNotify(inner, wire.NotifyMOBIKESupported); ok && !s.peer.NoMOBIKE {
-		s.mobike = true
+	if t.eap != nil {
+		// The gateway proved itself; EAP follows (v2_eap_client.go).
+		s.mobike = s.mobike || hasMOBIKE(inner, s.peer)
+		return s.eapClientStep(t, inner)
 	}
+	return t.finish(s, inner)
+}
+
+// hasMOBIKE reports whether the peer announced MOBIKE and we want it.
+func hasMOBIKE(inner []wire.Payload, p *PeerConfig) bool {
+	_, ok := wire.FindNotify(inner, wire.NotifyMOBIKESupported)
+	return ok && !p.NoMOBIKE
+}
+
+// finish takes the last IKE_AUTH response, the responder authenticated:
+// virtual IPs, the SA up, the first CHILD_SA, the others queued.
+func (t *authInitiatorTask) finish(s *session, inner []wire.Payload) error {
+	s.mobike = s.mobike || hasMOBIKE(inner, s.peer)
 	if cp, ok := wire.Find[*wire.CP](inner); ok && cp.CfgType == wire.CfgReply {
 		for _, a := range cp.Attributes {
 			if a.Type == wire.CPInternalIP4Address || a.Type == wire.CPInternalIP6Address {
@@ -498,7 +529,7 @@ func (t *authInitiatorTask) process(s *session, inner []wire.Payload) error {
 	if t.offer == nil {
 		return nil
 	}
-	err = s.acceptChild(t.offer, inner, func(p Proposal) (*ChildKeys, error) {
+	err := s.acceptChild(t.offer, inner, func(p Proposal) (*ChildKeys, error) {
 		return s.keys.ChildKeys(p, nil, s.init.Ni, s.init.Nr)
 	})
 	if err != nil {

@@ -244,3 +244,59 @@ func TestEAPMSCHAPv2(t *testing.T) {
 		}
 	}
 }
+
+// TestEAPInitiator: our initiator as an EAP-MSCHAPv2 client of our
+// gateway (AuthConfig.EAPIdentity, EAPSecret): it checks the gateway's
+// certificate, answers the identity, challenge and success requests, both
+// ends prove the MSK, and the virtual IP and the CHILD_SA come up; a
+// wrong password ends in EAP failure with nothing up.
+func TestEAPInitiator(t *testing.T) {
+	ca, err := pki.NewCA(pki.Config{}, pki.CAOptions{Subject: "CN=EAP test CA", KeyType: pki.KeyTypeECDSAP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := ca.Issue(pki.Request{Profile: pki.ProfileServer, Names: []string{"vpn.example.com"}, KeyType: pki.KeyTypeECDSAP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, secret, gwSecret string
+		ok                     bool
+	}{
+		{"right password", "alice-pass", "alice-pass", true},
+		{"wrong password", "not-alice-pass", "alice-pass", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, gw, pools := pskPeers(t)
+			client.Local = AuthConfig{Method: AuthEAP, ID: mustID(t, "198.51.100.1"), EAPIdentity: "alice", EAPSecret: []byte(tc.secret)}
+			client.Remote = AuthConfig{Method: AuthPubKey, ID: mustID(t, "vpn.example.com"), CAs: []*x509.Certificate{ca.Cert}}
+			gw.Local = AuthConfig{Method: AuthPubKey, ID: mustID(t, "vpn.example.com"), Certificates: []*x509.Certificate{cert}, Key: key}
+			gw.Remote = AuthConfig{Method: AuthEAP, EAPPassword: func(id string) (string, bool) { return tc.gwSecret, id == "alice" }}
+			p := newPair(t, client, gw, pools)
+			if err := p.i.m.Initiate("home"); err != nil {
+				t.Fatal(err)
+			}
+			p.run()
+			ri, rr := p.i.m.SAs(), p.r.m.SAs()
+			if !tc.ok {
+				if len(ri) != 0 || len(rr) != 0 || pools[0].Online() != 0 {
+					t.Fatalf("after a refused EAP: initiator %+v, responder %+v, %d leases", ri, rr, pools[0].Online())
+				}
+				return
+			}
+			if len(ri) != 1 || ri[0].State != StateEstablished || len(ri[0].VIPs) != 1 || len(ri[0].Children) != 1 ||
+				ri[0].RemoteID.String() != "vpn.example.com" {
+				t.Fatalf("initiator %+v", ri)
+			}
+			if len(rr) != 1 || len(rr[0].VIPs) != 1 || rr[0].VIPs[0] != ri[0].VIPs[0] {
+				t.Fatalf("responder %+v", rr)
+			}
+			if a, ok := pools[0].Lookup("eap:alice"); !ok || a != ri[0].VIPs[0] {
+				t.Errorf("the lease of eap:alice is %v %v, want %v", a, ok, ri[0].VIPs[0])
+			}
+			if a, b := checkChildren(t, p.i.dp, p.r.dp), checkChildren(t, p.r.dp, p.i.dp); a != 1 || b != 1 {
+				t.Errorf("%d and %d paired SAs, want one each way", a, b)
+			}
+		})
+	}
+}
