@@ -300,3 +300,65 @@ func TestEAPInitiator(t *testing.T) {
 		})
 	}
 }
+
+// FuzzEAPInitiator: a gateway that proved itself with its certificate
+// then sends our EAP initiator a hostile EAP message in one of its
+// IKE_AUTH answers (which round: the first byte). Nothing may panic, and
+// our initiator never comes up without the gateway being up too.
+func FuzzEAPInitiator(f *testing.F) {
+	chal := append([]byte{1, 2, 0, 26, eapTypeMSCHAPv2, mschapChallenge, 2, 0, 21, 16}, make([]byte, 16)...)
+	f.Add(uint8(1), []byte{eapRequest, 2, 0, 5, eapTypeIdentity})
+	f.Add(uint8(1), chal)
+	f.Add(uint8(2), []byte{eapRequest, 3, 0, 11, eapTypeMSCHAPv2, mschapSuccess, 3, 0, 6, 'S', '='})
+	f.Add(uint8(2), []byte{eapSuccess, 3, 0, 4})
+	f.Add(uint8(3), []byte{eapRequest, 4, 0, 9, eapTypeMSCHAPv2, mschapFailure, 4, 0, 4})
+	f.Add(uint8(1), []byte{eapRequest, 2, 0, 5, 99})
+	ca, err := pki.NewCA(pki.Config{}, pki.CAOptions{Subject: "CN=EAP fuzz CA", KeyType: pki.KeyTypeECDSAP256})
+	if err != nil {
+		f.Fatal(err)
+	}
+	cert, key, err := ca.Issue(pki.Request{Profile: pki.ProfileServer, Names: []string{"vpn.example.com"}, KeyType: pki.KeyTypeECDSAP256})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, round uint8, eap []byte) {
+		client, gw, pools := pskPeers(t)
+		client.Local = AuthConfig{Method: AuthEAP, ID: mustID(t, "198.51.100.1"), EAPIdentity: "alice", EAPSecret: []byte("alice-pass")}
+		client.Remote = AuthConfig{Method: AuthPubKey, ID: mustID(t, "vpn.example.com"), CAs: []*x509.Certificate{ca.Cert}}
+		gw.Local = AuthConfig{Method: AuthPubKey, ID: mustID(t, "vpn.example.com"), Certificates: []*x509.Certificate{cert}, Key: key}
+		gw.Remote = AuthConfig{Method: AuthEAP, EAPPassword: func(id string) (string, bool) { return "alice-pass", id == "alice" }}
+		p := newPair(t, client, gw, pools)
+		target := uint32(round%4) + 1 // the IKE_AUTH answer to replace
+		p.filter = func(from *side, ds []inbound) []inbound {
+			if from != p.r {
+				return ds
+			}
+			for i, d := range ds {
+				m, err := wire.Parse(d.data)
+				if err != nil || m.Header.Exchange != wire.ExchangeIKEAuth || m.Header.MessageID != target {
+					continue
+				}
+				var send wire.Cipher
+				for _, b := range p.r.m.boxes() {
+					p.r.m.with(b, func(s *session) { send = s.send })
+				}
+				if send == nil {
+					continue
+				}
+				out, err := wire.EncryptMessage(m.Header, []wire.Payload{&wire.EAP{Message: eap}}, send, newDetRand(9))
+				if err == nil {
+					ds[i].data = out
+				}
+			}
+			return ds
+		}
+		if err := p.i.m.Initiate("home"); err != nil {
+			t.Fatal(err)
+		}
+		p.run()
+		ri, rr := p.i.m.SAs(), p.r.m.SAs()
+		if len(ri) == 1 && ri[0].State == StateEstablished && (len(rr) != 1 || rr[0].State != StateEstablished) {
+			t.Fatalf("initiator up, gateway not: %+v / %+v", ri, rr)
+		}
+	})
+}
