@@ -9,7 +9,8 @@
 //     esp/ipcomp: FuzzDecompress, FuzzRoundTrip.
 //   - ike/wire: FuzzParse, FuzzParseV1, FuzzParseV1Payloads; ike: the
 //     Manager fed arbitrary datagrams (FuzzManager, FuzzHandleDatagram),
-//     IKE_SA_INIT both ways, AUTH verification, fragment reassembly, the
+//     IKE_SA_INIT both ways, AUTH verification, fragment reassembly, our
+//     EAP initiator against a hostile gateway (FuzzEAPInitiator), the
 //     IKEv1 responder and initiator at every stage (FuzzV1Responder,
 //     FuzzV1Initiator, FuzzV1Decrypt), proposals and key shares.
 //   - l2tp: FuzzParse, FuzzServer; ppp: FuzzPacket, FuzzSession.
