@@ -585,6 +585,9 @@ func (p *PeerConfig) validate(pools Pools) error {
 		if c.Mode != esp.ModeTunnel && c.Mode != esp.ModeTransport {
 			errs = append(errs, fmt.Errorf("child %q: unknown mode %v", c.Name, c.Mode))
 		}
+		if c.IPComp && p.Version == VersionIKEv1 {
+			errs = append(errs, fmt.Errorf("child %q: IPComp is negotiated over IKEv2 only", c.Name))
+		}
 		for _, pr := range c.ESPProposals {
 			if pr.Protocol != wire.ProtocolESP {
 				errs = append(errs, fmt.Errorf("child %q: proposal %v is not for ESP", c.Name, pr))

@@ -352,6 +352,12 @@ func (b *builder) connection(c *Connection) {
 	p := &ike.PeerConfig{Name: c.Name, Version: version, Strict: c.Strict, ForceEncap: c.Encap,
 		NoFragmentation: c.Fragmentation != nil && !*c.Fragmentation}
 	child := &ike.ChildConfig{Name: c.Name, Strict: c.Strict, IPComp: c.Compression}
+	switch {
+	case c.Compression && version == ike.VersionIKEv1:
+		b.fail(f("compression"), "IPComp is negotiated over IKEv2 only (version 2 or both)")
+	case c.Compression && version == ike.VersionAny:
+		b.warn(f("compression"), "IPComp is negotiated with IKEv2 clients only; IKEv1 clients get none")
+	}
 	p.Children = []*ike.ChildConfig{child}
 
 	p.LocalAddrs = b.addrs(f("local_addrs"), c.LocalAddrs)

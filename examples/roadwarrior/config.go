@@ -216,7 +216,8 @@ type Connection struct {
 	LifeBytes    Count    `yaml:"life_bytes"`
 	RekeyPackets Count    `yaml:"rekey_packets"`
 	LifePackets  Count    `yaml:"life_packets"`
-	// Compression proposes and accepts IPComp (RFC 3173, DEFLATE).
+	// Compression proposes and accepts IPComp (RFC 3173, DEFLATE); IKEv2
+	// only.
 	Compression bool `yaml:"compression"`
 	// Mode is tunnel (the default) or transport; for type l2tp transport
 	// (the default: the built-in clients) or tunnel (a tunnel between the

@@ -208,6 +208,8 @@ func TestConfigErrors(t *testing.T) {
 		{"l2tp connections with two pools", l2(edit{"pools", "[{name: rw4, addrs: 198.18.200.0/28}, {name: l2, addrs: 198.18.201.0/28}]"},
 			edit{"connections.rw2", "{type: l2tp, local: {auth: psk}, remote: {auth: psk}, psk: ikego-psk-0123456789abcdef, pools: l2}"}),
 			`connections.rw2.pools[0]: "l2": l2tp connections share one pool`},
+		{"compression with IKEv1", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.compression", "true"}},
+			"connections.rw.compression: IPComp is negotiated over IKEv2 only"},
 		{"l2tp user empty", []edit{{"l2tp_users", "[{id: '', secret: x}]"}}, "l2tp_users[0].id: empty"},
 		{"l2tp user twice", []edit{{"l2tp_users", "[{id: bob, secret: x}, {id: bob, secret: y}]"}}, `l2tp_users[1].id: "bob": given twice`},
 		{"version 3", []edit{{"connections.rw.version", "3"}}, `connections.rw.version: "3": want 1, 2 or both`},
@@ -345,6 +347,8 @@ func TestConfigWarnings(t *testing.T) {
 		{[]edit{{"connections.rw.psk", "only-12bytes"}}, "connections.rw.psk: 12 bytes"},
 		{[]edit{{"connections.rw.pools", "-"}}, "connections.rw.pools: a host-to-net connection without pools"},
 		{nil, `pools[1]: pool "rw6" is used by no enabled connection`},
+		{[]edit{{"connections.rw.version", "both"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.compression", "true"}},
+			"connections.rw.compression: IPComp is negotiated with IKEv2 clients only"},
 	} {
 		rt, err := check(configWith(t, tc.edits...), "")
 		if err != nil {
