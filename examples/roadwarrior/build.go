@@ -440,7 +440,12 @@ func (b *builder) connection(c *Connection) {
 	if !netToNet && len(c.Pools) == 0 && c.Type != "l2tp" && c.Type != "xauth" {
 		b.warn(f("pools"), "a host-to-net connection without pools gives clients no virtual IP; traffic to their own addresses is not routed into the tunnel")
 	}
-	if !isL2TP {
+	switch {
+	case xauth && len(c.VIP) > 0:
+		// Leases of xauth connections are keyed by the XAuth user, not
+		// by remote.id: a reservation would never be used.
+		b.fail(f("vip"), "not for xauth: the virtual IP is leased to the XAuth user, whom remote.id does not name")
+	case !isL2TP:
 		b.vips(c, pools, enabled)
 	}
 

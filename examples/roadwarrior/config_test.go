@@ -208,6 +208,8 @@ func TestConfigErrors(t *testing.T) {
 		{"l2tp connections with two pools", l2(edit{"pools", "[{name: rw4, addrs: 198.18.200.0/28}, {name: l2, addrs: 198.18.201.0/28}]"},
 			edit{"connections.rw2", "{type: l2tp, local: {auth: psk}, remote: {auth: psk}, psk: ikego-psk-0123456789abcdef, pools: l2}"}),
 			`connections.rw2.pools[0]: "l2": l2tp connections share one pool`},
+		{"vip on xauth", []edit{{"xauth_users", "[{id: bob, secret: x}]"}, {"connections.rw.type", "xauth"}, {"connections.rw.local_ts", "203.0.113.0/26"},
+			{"connections.rw.vip", "198.18.200.5"}}, "connections.rw.vip: not for xauth"},
 		{"compression with IKEv1", []edit{{"connections.rw.version", "1"}, {"connections.rw.local_ts", "203.0.113.0/26"}, {"connections.rw.compression", "true"}},
 			"connections.rw.compression: IPComp is negotiated over IKEv2 only"},
 		{"l2tp user empty", []edit{{"l2tp_users", "[{id: '', secret: x}]"}}, "l2tp_users[0].id: empty"},
