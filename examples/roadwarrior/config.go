@@ -192,7 +192,8 @@ type Connection struct {
 	// VIP fixes the virtual IP (one per family) of the one client this
 	// connection is for: remote.id must then be an identity without
 	// wildcards, and each address must be in one of Pools. The address is
-	// reserved for that identity and never handed to another client.
+	// reserved for that identity and never handed to another client. Not
+	// for types xauth and l2tp, whose addresses go to user names.
 	VIP List `yaml:"vip"`
 	// DPDAction is what to do when DPD declares the peer dead: clear,
 	// hold or restart. Checked; acted on once DPD exists.
