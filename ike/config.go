@@ -215,7 +215,9 @@ type PeerConfig struct {
 	// ForceEncap sends fake NAT detection hashes so that the peer believes
 	// there is a NAT and both sides use UDP encapsulation.
 	ForceEncap bool
-	// NoFragmentation turns IKEv2 fragmentation (RFC 7383) off.
+	// NoFragmentation turns IKE fragmentation off: IKEv2's (RFC 7383) and
+	// IKEv1's (the FRAGMENTATION vendor ID is not sent, our messages go
+	// whole; the peer's fragments are still put together).
 	NoFragmentation bool
 	// NoMOBIKE refuses MOBIKE (RFC 4555): without it, a responder agrees
 	// when the initiator offers it and follows the peer's address updates.

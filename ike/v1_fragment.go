@@ -91,7 +91,7 @@ func (s *session) v1Fragment(f *wire.V1Fragment, ep esp.Endpoint) {
 func (s *session) v1Fragments(b []byte) [][]byte {
 	v := s.v1
 	limit := s.env.fragmentSize
-	if !v.fragPeer || len(b) <= limit || limit < 2*wire.V1HeaderLen {
+	if !v.fragPeer || (s.peer != nil && s.peer.NoFragmentation) || len(b) <= limit || limit < 2*wire.V1HeaderLen {
 		return [][]byte{b}
 	}
 	h, err := wire.ParseV1Header(b)

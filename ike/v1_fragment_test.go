@@ -14,7 +14,18 @@ import (
 // announces the FRAGMENTATION vendor ID), Main Mode and Quick Mode go in
 // fragments and both sides come up with paired keys.
 func TestV1FragmentsExchange(t *testing.T) {
-	p := newV1Pair(t, true)
+	for _, off := range []string{"", "initiator", "responder"} {
+		t.Run("off="+off, func(t *testing.T) { testV1FragmentsExchange(t, off) })
+	}
+}
+
+// testV1FragmentsExchange runs the exchange with fragments of at most 160
+// octets, or with NoFragmentation on one side (off), when nothing may be
+// fragmented (nor fit: the exchange then fails, which is not checked).
+func testV1FragmentsExchange(t *testing.T, off string) {
+	p := newV1Pair(t, true, func(i, r *PeerConfig) {
+		i.NoFragmentation, r.NoFragmentation = off == "initiator", off == "responder"
+	})
 	p.i.env.fragmentSize, p.r.env.fragmentSize = 160, 160
 	if err := p.i.Initiate("net"); err != nil {
 		t.Fatal(err)
@@ -46,6 +57,12 @@ func TestV1FragmentsExchange(t *testing.T) {
 				break
 			}
 		}
+	}
+	if off != "" {
+		if frags != 0 {
+			t.Fatalf("%d fragments with fragmentation off at the %s", frags, off)
+		}
+		return
 	}
 	if frags == 0 {
 		t.Fatal("no fragments sent")

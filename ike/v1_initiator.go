@@ -99,8 +99,10 @@ func (s *session) v1Initiate() error {
 // v1InitiatorVIDs are the vendor IDs of our first message: DPD, NAT-T,
 // fragmentation and, with an XAuth account, XAuth.
 func (s *session) v1InitiatorVIDs() []wire.V1Payload {
-	ps := []wire.V1Payload{&wire.V1VendorID{Data: v1VIDDPD}, &wire.V1VendorID{Data: v1VIDNATT},
-		&wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)}}
+	ps := []wire.V1Payload{&wire.V1VendorID{Data: v1VIDDPD}, &wire.V1VendorID{Data: v1VIDNATT}}
+	if !s.peer.NoFragmentation {
+		ps = append(ps, &wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)})
+	}
 	if s.peer.Local.XAuthUser != "" {
 		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
 	}

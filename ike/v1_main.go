@@ -187,7 +187,7 @@ func (s *session) v1Start(m *wire.V1Message) ([]byte, error) {
 		ps = append(ps, &wire.V1VendorID{Data: v1VIDXAuth})
 	}
 	ps = append(ps, &wire.V1VendorID{Data: v1VIDDPD})
-	if v.fragPeer {
+	if v.fragPeer && !s.peer.NoFragmentation {
 		ps = append(ps, &wire.V1VendorID{Data: append(bytes.Clone(v1VIDFragmentation), 0x80, 0, 0, 0)})
 	}
 	if v.natt {

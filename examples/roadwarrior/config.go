@@ -231,7 +231,8 @@ type Connection struct {
 	StartAction string `yaml:"start_action"`
 	// Encap forces UDP encapsulation of ESP by faking NAT detection.
 	Encap bool `yaml:"encap"`
-	// Fragmentation, default true, offers IKEv2 fragmentation (RFC 7383).
+	// Fragmentation, default true, offers IKE fragmentation: IKEv2's (RFC
+	// 7383) and IKEv1's (the FRAGMENTATION vendor ID).
 	Fragmentation *bool `yaml:"fragmentation"`
 	// Aggressive (IKEv1 with a PSK) also accepts Aggressive Mode, which
 	// clients use when they send a group name (iOS "Cisco IPSec" with a
