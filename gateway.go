@@ -3,6 +3,8 @@ package ikego
 import (
 	"errors"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ikego/ikego/esp"
 	"github.com/ikego/ikego/ike"
@@ -43,8 +45,13 @@ type GatewayConfig struct {
 type Gateway struct {
 	engine *esp.Engine
 	ike    *ike.Manager
-	l2tp   *L2TPService
 	log    *slog.Logger
+	// l2tp is the L2TP/IPsec service, nil without one; SetL2TP replaces it
+	// under l2tpMu, the IKE goroutines read it (ikeEvent).
+	l2tp    atomic.Pointer[L2TPService]
+	l2tpMu  sync.Mutex
+	pathMTU int
+	started bool // under l2tpMu
 }
 
 // NewGateway builds a gateway from cfg without starting it.
@@ -56,7 +63,7 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{log: log}
+	g := &Gateway{log: log, pathMTU: cfg.PathMTU}
 	handler := cfg.IKEHandler
 	if cfg.IKE != nil {
 		handler = func(pkt []byte, ep esp.Endpoint) { g.ike.HandleDatagram(pkt, ep) }
@@ -70,10 +77,12 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 	}
 	g.engine = e
 	if cfg.L2TP != nil {
-		if g.l2tp, err = newL2TPService(*cfg.L2TP, e, cfg.PathMTU, log); err != nil {
+		svc, err := newL2TPService(*cfg.L2TP, e, cfg.PathMTU, log)
+		if err != nil {
 			e.Close()
 			return nil, err
 		}
+		g.l2tp.Store(svc)
 	}
 	if cfg.IKE != nil {
 		c := *cfg.IKE
@@ -81,18 +90,16 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 		if c.Logger == nil {
 			c.Logger = log
 		}
-		if g.l2tp != nil {
-			user := c.OnEvent
-			c.OnEvent = func(ev ike.Event) {
-				if user != nil {
-					user(ev)
-				}
-				g.ikeEvent(ev)
+		user := c.OnEvent
+		c.OnEvent = func(ev ike.Event) {
+			if user != nil {
+				user(ev)
 			}
+			g.ikeEvent(ev)
 		}
 		if g.ike, err = ike.NewManager(c); err != nil {
-			if g.l2tp != nil {
-				g.l2tp.Close()
+			if svc := g.l2tp.Load(); svc != nil {
+				svc.Close()
 			}
 			e.Close()
 			return nil, err
@@ -105,8 +112,11 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 // (not replaced by a rekey): nothing can reach their clients any more, and
 // their addresses go back to the pool.
 func (g *Gateway) ikeEvent(ev ike.Event) {
-	if ev.Kind == ike.EventChildDown && !ev.Rekey && g.l2tp != nil {
-		g.l2tp.CloseConn(ev.Policy)
+	if ev.Kind != ike.EventChildDown || ev.Rekey {
+		return
+	}
+	if svc := g.l2tp.Load(); svc != nil {
+		svc.CloseConn(ev.Policy)
 	}
 }
 
@@ -118,7 +128,32 @@ func (g *Gateway) IKE() *ike.Manager { return g.ike }
 func (g *Gateway) Engine() *esp.Engine { return g.engine }
 
 // L2TP returns the gateway's L2TP/IPsec service, nil without one.
-func (g *Gateway) L2TP() *L2TPService { return g.l2tp }
+func (g *Gateway) L2TP() *L2TPService { return g.l2tp.Load() }
+
+// SetL2TP starts, replaces or stops the gateway's L2TP/IPsec service while
+// it runs (a reloaded configuration): nil stops it; otherwise a new service
+// with cfg replaces the running one, whose tunnels get a StopCCN first
+// (their clients dial again and get addresses of the new pool). A cfg the
+// service refuses leaves the gateway without one.
+func (g *Gateway) SetL2TP(cfg *L2TPConfig) error {
+	g.l2tpMu.Lock()
+	defer g.l2tpMu.Unlock()
+	if old := g.l2tp.Swap(nil); old != nil {
+		old.Close() // frees UDP port 1701 of the engine
+	}
+	if cfg == nil {
+		return nil
+	}
+	svc, err := newL2TPService(*cfg, g.engine, g.pathMTU, g.log)
+	if err != nil {
+		return err
+	}
+	if g.started {
+		svc.start()
+	}
+	g.l2tp.Store(svc)
+	return nil
+}
 
 // Start opens the sockets and starts moving packets.
 func (g *Gateway) Start() error {
@@ -128,18 +163,23 @@ func (g *Gateway) Start() error {
 	if err := g.engine.Start(); err != nil {
 		return err
 	}
-	if g.l2tp != nil {
-		g.l2tp.start()
+	g.l2tpMu.Lock()
+	if svc := g.l2tp.Load(); svc != nil {
+		svc.start()
 	}
+	g.started = true
+	g.l2tpMu.Unlock()
 	g.log.Info("gateway started")
 	return nil
 }
 
 // Close stops the gateway and closes its TUN device and sockets.
 func (g *Gateway) Close() error {
-	if g.l2tp != nil {
-		g.l2tp.Close() // StopCCNs sent while the SAs and the Bind are there
+	g.l2tpMu.Lock()
+	if svc := g.l2tp.Swap(nil); svc != nil {
+		svc.Close() // StopCCNs sent while the SAs and the Bind are there
 	}
+	g.l2tpMu.Unlock()
 	if g.ike != nil {
 		g.ike.Close() // deletes sent to the peers while the Bind is open
 	}

@@ -565,3 +565,54 @@ func TestL2TPMSSClamp(t *testing.T) {
 		t.Errorf("a smaller MSS was changed to %d", mss)
 	}
 }
+
+// TestL2TPSetAtRuntime: Gateway.SetL2TP replaces the running service (a
+// reload with another pool): the connected client gets a StopCCN, a new
+// client an address of the new pool; nil stops the service and frees the
+// engine's UDP port 1701 and the clients' addresses.
+func TestL2TPSetAtRuntime(t *testing.T) {
+	leakcheck.Check(t, 5*time.Second)
+	r := newL2TPRig(t, l2tpPool, nil)
+	old := r.mustDial(outerA, "alice", ppp.AuthMSCHAPv2)
+	if !l2tpPool.Contains(old.c.Addr()) {
+		t.Fatalf("first client %v, not of %v", old.c.Addr(), l2tpPool)
+	}
+	pool2 := netip.MustParsePrefix("198.18.201.0/28")
+	cfg := &L2TPConfig{
+		Password: func(u string) (string, bool) { p, ok := l2tpUsers[u]; return p, ok },
+		Pool:     pool2,
+		OnEvent: func(ev l2tp.Event) {
+			select {
+			case r.events <- ev:
+			default:
+			}
+		},
+	}
+	svc := r.gw.L2TP()
+	if err := r.gw.SetL2TP(cfg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-old.c.Done():
+	case <-time.After(l2tpWait):
+		t.Fatal("the client of the replaced service got no StopCCN")
+	}
+	if r.gw.L2TP() == svc || r.gw.L2TP() == nil {
+		t.Fatal("the service was not replaced")
+	}
+	p := r.mustDial(netip.MustParseAddr("198.51.100.3"), "bob", ppp.AuthMSCHAPv2)
+	if !pool2.Contains(p.c.Addr()) {
+		t.Fatalf("new client %v, not of the new pool %v", p.c.Addr(), pool2)
+	}
+	if err := r.gw.SetL2TP(nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.gw.L2TP() != nil || len(r.gw.Engine().LocalAddrs()) != 0 {
+		t.Fatalf("after SetL2TP(nil): service %v, local addresses %v", r.gw.L2TP(), r.gw.Engine().LocalAddrs())
+	}
+	conn, err := r.gw.Engine().ListenLocal(L2TPPort)
+	if err != nil {
+		t.Fatalf("port 1701 still taken: %v", err)
+	}
+	conn.Close()
+}

@@ -71,8 +71,8 @@ func newL2TPServer(t *testing.T, net *esptest.Network) *l2tpServerEnv {
 		default:
 		}
 	}
-	l2tpCfg, _ := l2tpService(rt, log)
-	e.g, err = ikego.NewGateway(ikego.GatewayConfig{TUN: e.dev, Bind: net.NewBind(l2tpServerAddr), IKE: &ikeCfg, L2TP: l2tpCfg, Logger: log})
+	e.g, err = ikego.NewGateway(ikego.GatewayConfig{TUN: e.dev, Bind: net.NewBind(l2tpServerAddr), IKE: &ikeCfg,
+		L2TP: newL2TPRunner(rt, log).running, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,38 +275,70 @@ func waitEvent(t *testing.T, ch <-chan ike.Event, what string, match func(ike.Ev
 	}
 }
 
-// TestL2TPServiceReload: the service's accounts follow each new build (a
-// reload), and a build without an l2tp connection refuses every user.
+// TestL2TPServiceReload: the runner follows each new build (a reload):
+// changed accounts take effect at once without touching the service; a
+// changed pool replaces the service (and moves nothing else); no l2tp
+// connection stops it; the first one starts it again.
 func TestL2TPServiceReload(t *testing.T) {
-	build := func(users string) *Runtime {
+	build := func(users, pool string) *Runtime {
 		t.Helper()
-		rt, err := check(configWith(t, edit{"connections.rw.type", "l2tp"}, edit{"connections.rw.local_ts", "-"},
-			edit{"l2tp_users", users}), "")
+		edits := []edit{{"connections.rw.local_ts", "-"}, {"l2tp_users", users}}
+		if pool != "" {
+			edits = append(edits, edit{"connections.rw.type", "l2tp"}, edit{"pools", "[{name: rw4, addrs: " + pool + "}]"})
+		}
+		if pool == "" {
+			edits = append(edits, edit{"connections.rw.local_ts", "10.0.0.0/8"})
+		}
+		rt, err := check(configWith(t, edits...), "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rt
 	}
-	cfg, changed := l2tpService(build("[{id: dave, secret: dave-pw}]"), controlLogger(t))
+	r := newL2TPRunner(build("[{id: dave, secret: dave-pw}]", "198.18.202.0/28"), controlLogger(t))
+	gw := &fakeL2TPGateway{}
+	r.gw = gw
+	cfg := r.running
 	if pw, ok := cfg.Password("dave"); !ok || pw != "dave-pw" {
 		t.Fatalf("dave: %q %v", pw, ok)
 	}
-	changed(build("[{id: erin, secret: erin-pw}]"))
+
+	r.update(build("[{id: erin, secret: erin-pw}]", "198.18.202.0/28"))
+	if len(gw.calls) != 0 {
+		t.Errorf("new accounts replaced the service: %v", gw.calls)
+	}
 	if _, ok := cfg.Password("dave"); ok {
 		t.Error("dave still logs in after the reload removed him")
 	}
 	if pw, ok := cfg.Password("erin"); !ok || pw != "erin-pw" {
 		t.Errorf("erin after the reload: %q %v", pw, ok)
 	}
-	rt, err := check(configWith(t), "")
-	if err != nil {
-		t.Fatal(err)
+
+	r.update(build("[{id: erin, secret: erin-pw}]", "198.18.203.0/28"))
+	if len(gw.calls) != 1 || gw.calls[0] == nil || gw.calls[0].Pool != netip.MustParsePrefix("198.18.203.0/28") {
+		t.Fatalf("a new pool: SetL2TP %v", gw.calls)
 	}
-	changed(rt)
-	if _, ok := cfg.Password("erin"); ok {
-		t.Error("a user logs in after the l2tp connection went")
+	if pw, ok := gw.calls[0].Password("erin"); !ok || pw != "erin-pw" {
+		t.Errorf("erin in the new service: %q %v", pw, ok)
 	}
-	if cfg, _ := l2tpService(rt, controlLogger(t)); cfg != nil {
-		t.Errorf("a service without an l2tp connection: %+v", cfg)
+
+	r.update(build("[{id: erin, secret: erin-pw}]", ""))
+	if len(gw.calls) != 2 || gw.calls[1] != nil || r.running != nil {
+		t.Fatalf("no l2tp connection: SetL2TP %v", gw.calls)
 	}
+	r.update(build("[{id: erin, secret: erin-pw}]", "198.18.202.0/28"))
+	if len(gw.calls) != 3 || gw.calls[2] == nil || gw.calls[2].Pool != netip.MustParsePrefix("198.18.202.0/28") {
+		t.Fatalf("the l2tp connection back: SetL2TP %v", gw.calls)
+	}
+	if r := newL2TPRunner(build("[{id: erin, secret: erin-pw}]", ""), controlLogger(t)); r.running != nil {
+		t.Errorf("a service without an l2tp connection: %+v", r.running)
+	}
+}
+
+// fakeL2TPGateway records SetL2TP.
+type fakeL2TPGateway struct{ calls []*ikego.L2TPConfig }
+
+func (g *fakeL2TPGateway) SetL2TP(c *ikego.L2TPConfig) error {
+	g.calls = append(g.calls, c)
+	return nil
 }

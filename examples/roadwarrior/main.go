@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -210,13 +211,14 @@ func serve(rt *Runtime, log loggers, opts serveOptions) error {
 		logEv(e)
 		mx.onEvent(e)
 	}
-	l2tpCfg, l2tpChanged := l2tpService(rt, log.l2tp)
-	g, err := ikego.NewGateway(ikego.GatewayConfig{TUN: dev, Bind: bind, IKE: &ikeCfg, L2TP: l2tpCfg, Logger: log.esp})
+	l2tp := newL2TPRunner(rt, log.l2tp)
+	g, err := ikego.NewGateway(ikego.GatewayConfig{TUN: dev, Bind: bind, IKE: &ikeCfg, L2TP: l2tp.running, Logger: log.esp})
 	if err != nil {
 		dev.Close()
 		bind.Close()
 		return err
 	}
+	l2tp.gw, l2tp.tunName = g, name
 	// Signals from here on are a stop request, even during start-up.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -238,7 +240,7 @@ func serve(rt *Runtime, log loggers, opts serveOptions) error {
 	ctl, err := startControl(controlConfig{Socket: opts.socket, ConfigPath: opts.configPath, Config: opts.config,
 		Runtime: rt, Gateway: g, TUN: name, Log: log.cfg, OnChange: func(rt *Runtime) {
 			mx.update(rt)
-			l2tpChanged(rt)
+			l2tp.update(rt)
 		}})
 	if err != nil {
 		g.Close()
@@ -362,38 +364,94 @@ func summary(w io.Writer, file string, cfg *Config, rt *Runtime) {
 	}
 }
 
-// l2tpService returns the L2TP/IPsec service of rt for the Gateway (nil
-// without an l2tp connection), and what to call with each later build: the
-// l2tp_users of a reload take effect at once; a new or changed pool, or
-// the first l2tp connection, at the next start, as the log then says.
-func l2tpService(rt *Runtime, log *slog.Logger) (*ikego.L2TPConfig, func(*Runtime)) {
-	var password atomic.Pointer[func(string) (string, bool)]
-	refuse := func(string) (string, bool) { return "", false }
-	var running *ikego.L2TPConfig
+// l2tpRunner keeps the gateway's L2TP/IPsec service in step with the
+// builds of the configuration: the first for NewGateway, then each reload's
+// (update). Changed l2tp_users take effect for the next logins without
+// touching the calls; a new, changed or removed pool (or the first or last
+// l2tp connection) starts, replaces or stops the service, whose calls then
+// end, and moves the device's address on the PPP links.
+type l2tpRunner struct {
+	log      *slog.Logger
+	password atomic.Pointer[func(string) (string, bool)]
+	running  *ikego.L2TPConfig // the service's configuration, nil without one
+	// gw is the gateway once it exists; tunName its TUN device, "" to
+	// leave the device's addresses alone.
+	gw      l2tpSetter
+	tunName string
+}
+
+// l2tpSetter is what the runner needs of the gateway.
+type l2tpSetter interface {
+	SetL2TP(*ikego.L2TPConfig) error
+}
+
+func newL2TPRunner(rt *Runtime, log *slog.Logger) *l2tpRunner {
+	r := &l2tpRunner{log: log}
 	if rt.L2TP != nil {
-		c := *rt.L2TP
-		c.Logger = log
-		pw := c.Password // not &c.Password, which the next line changes
-		password.Store(&pw)
-		c.Password = func(user string) (string, bool) { return (*password.Load())(user) }
-		running = &c
+		r.running = r.wrap(rt.L2TP)
 	}
-	changed := func(rt *Runtime) {
-		switch {
-		case rt.L2TP == nil && running != nil:
-			password.Store(&refuse)
-			log.Warn("no enabled l2tp connection any more: L2TP clients are refused; the service stops at the next start")
-		case rt.L2TP == nil:
-		case running == nil:
-			log.Warn("an l2tp connection was added: the L2TP service starts at the next start")
-		default:
-			pw := rt.L2TP.Password
-			password.Store(&pw)
-			if rt.L2TP.Pool != running.Pool || !slices.Equal(rt.L2TP.DNS, running.DNS) {
-				log.Warn("the l2tp pool changed: it takes effect at the next start", "running", running.Pool.String(),
-					"configured", rt.L2TP.Pool.String())
-			}
+	return r
+}
+
+// wrap copies c for the service: its logger, and a Password that reads the
+// accounts of the latest build.
+func (r *l2tpRunner) wrap(c *ikego.L2TPConfig) *ikego.L2TPConfig {
+	w := *c
+	w.Logger = r.log
+	pw := c.Password
+	r.password.Store(&pw)
+	w.Password = func(user string) (string, bool) { return (*r.password.Load())(user) }
+	return &w
+}
+
+// update follows a new build.
+func (r *l2tpRunner) update(rt *Runtime) {
+	next := rt.L2TP
+	switch {
+	case next == nil && r.running == nil:
+	case next != nil && r.running != nil && next.Pool == r.running.Pool && next.LocalAddr == r.running.LocalAddr &&
+		slices.Equal(next.DNS, r.running.DNS):
+		pw := next.Password
+		r.password.Store(&pw)
+	case next == nil:
+		if err := r.gw.SetL2TP(nil); err != nil {
+			r.log.Error("cannot stop the L2TP service", "err", err)
 		}
+		r.linkAddr(r.running.LocalAddr, false)
+		r.running = nil
+		r.log.Info("L2TP service stopped: no enabled l2tp connection")
+	default:
+		c := r.wrap(next)
+		if r.running != nil && r.running.LocalAddr != c.LocalAddr {
+			r.linkAddr(r.running.LocalAddr, false)
+		}
+		if r.running == nil || r.running.LocalAddr != c.LocalAddr {
+			r.linkAddr(c.LocalAddr, true)
+		}
+		if err := r.gw.SetL2TP(c); err != nil {
+			r.log.Error("cannot start the L2TP service", "pool", c.Pool.String(), "err", err)
+			r.running = nil
+			return
+		}
+		r.running = c
+		r.log.Info("L2TP service started", "pool", c.Pool.String(), "local", c.LocalAddr.String())
 	}
-	return running, changed
+}
+
+// linkAddr adds or removes the gateway's address on the PPP links on the
+// TUN device.
+func (r *l2tpRunner) linkAddr(a netip.Addr, add bool) {
+	if r.tunName == "" || !a.IsValid() {
+		return
+	}
+	p := netip.PrefixFrom(a, a.BitLen())
+	var err error
+	if add {
+		err = tun.AddAddr(r.tunName, p)
+	} else {
+		err = tun.DelAddr(r.tunName, p)
+	}
+	if err != nil {
+		r.log.Warn("cannot change the TUN device's address on the PPP links", "addr", p.String(), "add", add, "err", err)
+	}
 }
