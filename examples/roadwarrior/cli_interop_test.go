@@ -147,44 +147,9 @@ connections:
 		t.Fatalf("-check: %d", st)
 	}
 
-	// The server, in the right namespace. The shell writes its PID and
-	// becomes the server: it is stopped by that PID only.
+	// The server, in the right namespace.
 	sock := filepath.Join(tmp, "ctl.sock")
-	pidFile := filepath.Join(tmp, "pid")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := rig.Command(ctx, "exec", "right", "sh", "-c", `echo $$ > "$1"; shift; exec "$@"`, "sh", pidFile,
-		bin, "-config", conf, "-socket", sock)
-	var serverLog syncBuffer
-	cmd.Stdout, cmd.Stderr = &serverLog, &serverLog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	pid := 0
-	stopped := false
-	stop := func() error {
-		stopped = true
-		if pid != 0 {
-			syscall.Kill(pid, syscall.SIGTERM)
-		}
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(20 * time.Second):
-			cancel() // the process group of the command we started
-			return fmt.Errorf("the server did not stop within 20 s: %v", <-exited)
-		}
-	}
-	defer func() {
-		if !stopped {
-			stop()
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", serverLog.String())
-		}
-	}()
+	srv := startServerInRight(t, rig, bin, conf, sock)
 
 	// cli runs the binary's CLI here: the socket is a file, reachable from
 	// any namespace.
@@ -224,28 +189,6 @@ connections:
 			m[c.Name] = c
 		}
 		return m
-	}
-
-	// Ready when the socket answers (the UDP ports are bound before it).
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if pid == 0 {
-			if b, err := os.ReadFile(pidFile); err == nil {
-				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-			}
-		}
-		if st, _, _ := cli("list"); st == 0 && pid != 0 {
-			break
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("the server ended: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not answer on its socket within 30 s")
-		}
 	}
 
 	initiate := func(name string) error {
@@ -434,10 +377,10 @@ connections:
 	}
 
 	// SIGTERM ends the server cleanly.
-	if err := stop(); err != nil {
+	if err := srv.stop(); err != nil {
 		t.Errorf("the server: %v", err)
 	}
-	log := serverLog.String()
+	log := srv.log.String()
 	for _, bad := range []string{"DATA RACE", "panic:", info["PSK"]} {
 		if strings.Contains(log, bad) {
 			t.Errorf("the server's log contains %q", bad)
@@ -457,3 +400,77 @@ connections:
 // swanIKE matches an established IKE SA in swanctl --list-sas: its name
 // and SPIs.
 var swanIKE = regexp.MustCompile(`(?m)^(\S+): #\d+, ESTABLISHED, IKEv2, ([0-9a-f]{16}_i\*? [0-9a-f]{16}_r\*?)`)
+
+// netnsServer is the roadwarrior binary running in the rig's right
+// namespace.
+type netnsServer struct {
+	log *syncBuffer
+	// stop sends SIGTERM and waits (20 s at most) for the server to end.
+	stop func() error
+}
+
+// startServerInRight starts bin with the configuration file conf and the
+// control socket sock in the rig's right namespace, and waits up to 30 s
+// for the socket to answer (the UDP ports are bound before it). The
+// test's cleanup stops it, and shows its log when the test failed. The
+// shell writes its PID and becomes the server: it is stopped by that PID
+// only.
+func startServerInRight(t *testing.T, rig *interop.Rig, bin, conf, sock string) *netnsServer {
+	t.Helper()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := rig.Command(ctx, "exec", "right", "sh", "-c", `echo $$ > "$1"; shift; exec "$@"`, "sh", pidFile,
+		bin, "-config", conf, "-socket", sock)
+	s := &netnsServer{log: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	pid, stopped := 0, false
+	s.stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		defer cancel()
+		if pid != 0 {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+		select {
+		case err := <-exited:
+			return err
+		case <-time.After(20 * time.Second):
+			cancel() // the process group of the command we started
+			return fmt.Errorf("the server did not stop within 20 s: %v", <-exited)
+		}
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if pid == 0 {
+			if b, err := os.ReadFile(pidFile); err == nil {
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+		}
+		if err := exec.Command(bin, "-socket", sock, "list").Run(); err == nil && pid != 0 {
+			return s
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("the server ended: %v", err)
+		case <-time.After(100 * time.Millisecond): // bounded poll of the socket
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not answer on its socket within 30 s")
+		}
+	}
+}

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,65 +56,8 @@ connections:
 		t.Fatalf("-check: %d", st)
 	}
 
-	// The server in the right namespace; the shell writes its PID and
-	// becomes the server, which is stopped by that PID only.
-	sock := filepath.Join(tmp, "ctl.sock")
-	pidFile := filepath.Join(tmp, "pid")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := rig.Command(ctx, "exec", "right", "sh", "-c", `echo $$ > "$1"; shift; exec "$@"`, "sh", pidFile,
-		bin, "-config", conf, "-socket", sock)
-	var serverLog syncBuffer
-	cmd.Stdout, cmd.Stderr = &serverLog, &serverLog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	pid := 0
-	stopped := false
-	stop := func() error {
-		stopped = true
-		if pid != 0 {
-			syscall.Kill(pid, syscall.SIGTERM)
-		}
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(20 * time.Second):
-			cancel() // the process group of the command we started
-			return fmt.Errorf("the server did not stop within 20 s: %v", <-exited)
-		}
-	}
-	defer func() {
-		if !stopped {
-			stop()
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", serverLog.String())
-		}
-	}()
-	// Ready when the control socket answers (the UDP ports are bound
-	// before it).
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if pid == 0 {
-			if b, err := os.ReadFile(pidFile); err == nil {
-				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-			}
-		}
-		if err := exec.Command(bin, "-socket", sock, "list").Run(); err == nil && pid != 0 {
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("the server exited: %v", err)
-		case <-time.After(100 * time.Millisecond): // bounded poll of the socket
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server's control socket did not answer within 30 s")
-		}
-	}
+	// The server in the right namespace.
+	srv := startServerInRight(t, rig, bin, conf, filepath.Join(tmp, "ctl.sock"))
 
 	if err := rig.Start("left", scen); err != nil {
 		t.Fatal(err)
@@ -138,7 +77,7 @@ connections:
 	// arrives.
 	for _, w := range []string{`msg="L2TP tunnel established"`, `msg="L2TP session established"`} {
 		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(serverLog.String(), w) {
+		for !strings.Contains(srv.log.String(), w) {
 			if time.Now().After(deadline) {
 				t.Fatalf("our log lacks %q", w)
 			}
@@ -146,13 +85,13 @@ connections:
 		}
 	}
 
-	if err := stop(); err != nil {
+	if err := srv.stop(); err != nil {
 		t.Errorf("the server's exit: %v", err)
 	}
 	if !lac.WaitLog("Connection closed to "+info["RIGHT_ADDR"], 10*time.Second) {
 		t.Errorf("xl2tpd did not log our StopCCN:\n%s", lac.Logs())
 	}
-	log := serverLog.String()
+	log := srv.log.String()
 	for _, bad := range []string{"alice-l2tp-password", "ikego-psk-0123456789abcdef", "level=ERROR", "DATA RACE"} {
 		if strings.Contains(log, bad) {
 			t.Errorf("our log contains %q", bad)
